@@ -1,0 +1,72 @@
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { commands, groups } from "./commands/index.js";
+import { UsageError, UserError } from "./errors.js";
+import { style } from "./ui/output.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
+function program(): Command {
+  const root = new Command("nodal")
+    .description("Modal's serverless workflow on your own machine, for TypeScript")
+    .version(pkg.version)
+    .exitOverride()
+    .showHelpAfterError("(run `nodal --help` for usage)")
+    .allowExcessArguments(false);
+  const parents = new Map<string, Command>([["", root]]);
+  for (const spec of commands) {
+    let parent = root;
+    for (let i = 0; i < spec.path.length - 1; i++) {
+      const key = spec.path.slice(0, i + 1).join(" ");
+      let group = parents.get(key);
+      if (!group) {
+        group = parent.command(spec.path[i]!).description(groups[key] ?? "").exitOverride();
+        parents.set(key, group);
+      }
+      parent = group;
+    }
+    let cmd = parent.command(`${spec.path.at(-1)}${spec.args ? ` ${spec.args}` : ""}`).description(spec.description).exitOverride();
+    if (spec.options) cmd = spec.options(cmd);
+    cmd.action(async (...params: unknown[]) => {
+      const c = params.at(-1) as Command;
+      const code = await spec.run(c.args, c.opts(), c);
+      if (typeof code === "number") c.setOptionValue("__exitCode", code);
+      lastExit = code ?? 0;
+    });
+  }
+  return root;
+}
+
+let lastExit = 0;
+
+/** Runs the CLI; resolves to the exit code, throws on errors (see `exitCodeFor`). */
+export async function main(argv: string[]): Promise<number> {
+  lastExit = 0;
+  try {
+    await program().parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+      // commander has printed its message already.
+      throw new UsageError(error.message, { cause: error });
+    }
+    throw error;
+  }
+  return lastExit;
+}
+
+/** Prints an error the way its family asks and returns the exit code: 1 user, 2 usage, 1 bug. */
+export function exitCodeFor(error: unknown): number {
+  const err = process.stderr;
+  if (error instanceof UsageError) return 2;
+  if (error instanceof UserError) {
+    err.write(`${style("red", "Error:", err)} ${error.message}\n`);
+    if (error.hint) err.write(`${style("dim", "Hint:", err)} ${error.hint}\n`);
+    return 1;
+  }
+  const e = error as Error;
+  err.write(`${style("red", "Error:", err)} ${e?.message ?? String(error)}\n`);
+  if (process.env.NODAL_DEBUG) err.write(`${e?.stack ?? ""}\n`);
+  else err.write("This looks like a bug in nodal; please report it (set NODAL_DEBUG=1 for the stack).\n");
+  return 1;
+}

@@ -1,0 +1,381 @@
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BuildOutput } from "../loader/build.js";
+import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
+import { UserError } from "../errors.js";
+import { FrontDoor } from "./front-door.js";
+import { FunctionPool } from "./function-pool.js";
+import { maskSecrets } from "./lines.js";
+import type { FromWorker } from "./protocol.js";
+import { SparePool } from "./spares.js";
+import { Worker, WorkerError, type Stream } from "./worker.js";
+
+/** One line a function printed, tagged with where it came from. */
+export interface LogEntry {
+  time: Date;
+  function: string;
+  worker: string;
+  stream: Stream;
+  line: string;
+}
+
+/** Lifecycle events the engine reports (printed by serve, logged by the supervisor). */
+export type EngineEvent =
+  | { type: "worker-exit"; fn: string; worker: string; code: number | null; signal: string | null; restartInMs: number }
+  | { type: "worker-restarted"; fn: string; worker: string }
+  | { type: "worker-restart-failed"; fn: string; error: string };
+
+export interface EngineOptions {
+  /** The app file, as the user named it (for messages and discovery errors). */
+  file: string;
+  /** `FILE::selector`: an App export or a function export. */
+  selector?: string;
+  host: string;
+  /** Unpinned ports are the first free ones from here up. */
+  basePort: number;
+  /** `--port`: the first web function's port, exactly. */
+  pinnedPort?: number;
+  /** Start web functions and bind their ports (`nodal run` does not). */
+  serveWeb: boolean;
+  /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
+  spares: number;
+  /** How long a retired version may finish its in-flight requests. */
+  drainGraceMs: number;
+  cwd?: string;
+  onLog: (entry: LogEntry) => void;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/** One loaded build: its manifest and the workers serving its web functions. */
+export interface Version {
+  n: number;
+  build: BuildOutput;
+  manifest: AppManifest;
+  web: Map<string, Worker[]>;
+}
+
+/** What `activate` changed. */
+export interface Activation {
+  version: Version;
+  urls: Record<string, string>;
+  ms: number;
+}
+
+const RESTART_BASE_MS = 100;
+const RESTART_MAX_MS = 30_000;
+const STABLE_MS = 30_000;
+
+/**
+ * Runs an app: web functions behind front doors that the engine holds, other functions in
+ * worker pools, and versions swapped without refusing a request. `nodal serve` drives it in
+ * the foreground from a watcher; `nodal deploy` runs the very same engine in a supervisor.
+ */
+export class Engine {
+  readonly opts: EngineOptions;
+  #spares: SparePool;
+  #doors = new Map<string, FrontDoor>();
+  #pools = new Map<string, FunctionPool>();
+  #current: Version | undefined;
+  #versions = 0;
+  #retiring = new Set<Promise<void>>();
+  #secrets: string[] = [];
+  #stopping = false;
+  #restarts = new Map<string, { attempts: number; since: number }>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+    this.#spares = new SparePool(opts.spares, () => this.#newWorker());
+    this.#spares.fill();
+  }
+
+  get current(): Version | undefined {
+    return this.#current;
+  }
+
+  get urls(): Record<string, string> {
+    return Object.fromEntries([...this.#doors].map(([fn, d]) => [fn, d.url]));
+  }
+
+  /** Every live worker pid (web, function and spare workers excluded). */
+  get pids(): number[] {
+    const web = [...(this.#current?.web.values() ?? [])].flat();
+    const fns = [...this.#pools.values()].flatMap((p) => p.workers);
+    return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => w.pid!);
+  }
+
+  #newWorker(): Worker {
+    const worker = new Worker({
+      cwd: this.opts.cwd,
+      onLine: (w, stream, line) =>
+        this.opts.onLog({ time: new Date(), function: w.fn ?? "app", worker: w.id, stream, line: maskSecrets(line, this.#secrets) }),
+      onMessage: (w, msg) => this.#onWorkerMessage(w, msg),
+    });
+    return worker;
+  }
+
+  #onWorkerMessage(worker: Worker, msg: FromWorker): void {
+    if (msg.t === "result") {
+      for (const pool of this.#pools.values()) pool.onResult(msg);
+      return;
+    }
+    if (msg.t === "remote") {
+      this.call(msg.fn, msg.args).then(
+        (value) => {
+          if (!worker.send({ t: "remote-result", id: msg.id, ok: true, value })) return;
+        },
+        (error: Error) =>
+          worker.send({ t: "remote-result", id: msg.id, ok: false, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }),
+      );
+    }
+  }
+
+  /** Loads a build and makes it the live version; on any failure the previous one keeps serving. */
+  activate(build: BuildOutput): Promise<Activation> {
+    const run = this.#queue.then(() => this.#activate(build));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #activate(build: BuildOutput): Promise<Activation> {
+    const started = performance.now();
+    const previous = this.#current;
+    const firstWeb = previous?.manifest.functions.find((f) => f.kind === "web");
+    const guessEnv = firstWeb?.env ?? {};
+    const inspector = this.#spares.take();
+    const fresh: Worker[] = [inspector];
+    try {
+      const manifest = await this.#load(inspector, build, guessEnv);
+      const web = new Map<string, Worker[]>();
+      const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web") : [];
+      let inspectorUsed = false;
+      await Promise.all(
+        webSpecs.map(async (spec) => {
+          let worker: Worker;
+          if (!inspectorUsed && sameEnv(spec.env, guessEnv)) {
+            inspectorUsed = true;
+            worker = inspector;
+          } else {
+            worker = this.#spares.take();
+            fresh.push(worker);
+            await this.#load(worker, build, spec.env);
+          }
+          await worker.start(spec.name);
+          web.set(spec.name, [worker]);
+        }),
+      );
+      if (!inspectorUsed) {
+        // The inspector loaded without this function's env; it can still run the entrypoint.
+        fresh.splice(fresh.indexOf(inspector), 1);
+        void inspector.stop(1000);
+      }
+      // Ports: keep each function's door; open doors for new web functions.
+      const opened: FrontDoor[] = [];
+      try {
+        for (const [i, spec] of webSpecs.entries()) {
+          if (this.#doors.has(spec.name)) continue;
+          const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
+          const from = pinned ?? this.#nextPortHint();
+          const door = await FrontDoor.open(spec.name, this.opts.host, from, pinned !== undefined);
+          opened.push(door);
+          this.#doors.set(spec.name, door);
+        }
+      } catch (error) {
+        for (const door of opened) {
+          this.#doors.delete(door.fn);
+          await door.close();
+        }
+        throw error;
+      }
+      if (this.#stopping) throw new WorkerError("stopping");
+      // The swap: new workers are listening and ready; route to them, then retire the old.
+      const version: Version = { n: ++this.#versions, build, manifest, web };
+      for (const [fn, workers] of web) {
+        this.#doors.get(fn)!.setActive(workers);
+        for (const w of workers) this.#watchWebWorker(version, fn, w);
+      }
+      for (const [fn, door] of [...this.#doors]) {
+        if (!web.has(fn)) {
+          this.#doors.delete(fn);
+          void door.close();
+        }
+      }
+      this.#current = version;
+      this.#secrets = manifest.functions.flatMap((f) => f.secretValues);
+      if (previous) this.#retire(previous);
+      this.#resetPools(manifest);
+      this.#spares.setPreload(build.externals);
+      if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, webSpecs.length));
+      return { version, urls: this.urls, ms: performance.now() - started };
+    } catch (error) {
+      await Promise.all(fresh.map((w) => w.stop(500)));
+      throw toLoadError(error);
+    }
+  }
+
+  async #load(worker: Worker, build: BuildOutput, env: Record<string, string>): Promise<AppManifest> {
+    return worker.load(build.file, this.opts.file, this.opts.selector, env);
+  }
+
+  #nextPortHint(): number {
+    const used = [...this.#doors.values()].map((d) => d.port);
+    const base = this.opts.pinnedPort !== undefined ? this.opts.pinnedPort + 1 : this.opts.basePort;
+    return Math.max(base, ...used.map((p) => p + 1));
+  }
+
+  #retire(version: Version): void {
+    for (const workers of version.web.values()) {
+      for (const w of workers) {
+        const done = w.drain(this.opts.drainGraceMs);
+        this.#retiring.add(done);
+        void done.then(() => this.#retiring.delete(done));
+      }
+    }
+  }
+
+  #resetPools(manifest: AppManifest): void {
+    const old = [...this.#pools.values()];
+    this.#pools.clear();
+    for (const spec of manifest.functions.filter((f) => f.kind === "function")) {
+      this.#pools.set(spec.name, new FunctionPool(spec, (s) => this.#functionWorker(s)));
+    }
+    for (const pool of old) {
+      const done = pool.close(this.opts.drainGraceMs);
+      this.#retiring.add(done);
+      void done.then(() => this.#retiring.delete(done));
+    }
+  }
+
+  async #functionWorker(spec: FunctionSpec): Promise<Worker> {
+    const version = this.#current!;
+    const worker = this.#spares.take();
+    try {
+      await this.#load(worker, version.build, spec.env);
+      await worker.start(spec.name);
+      return worker;
+    } catch (error) {
+      await worker.stop(500);
+      throw toLoadError(error);
+    }
+  }
+
+  /** A web worker that exits on its own is replaced, with exponential backoff on a crash loop. */
+  #watchWebWorker(version: Version, fn: string, worker: Worker): void {
+    void worker.exited.then(async ({ code, signal }) => {
+      const live = this.#current === version && version.web.get(fn)?.includes(worker);
+      if (!live || this.#stopping) return;
+      this.#doors.get(fn)?.remove(worker);
+      const state = this.#restarts.get(fn) ?? { attempts: 0, since: 0 };
+      if (Date.now() - state.since > STABLE_MS) state.attempts = 0;
+      const delay = Math.min(RESTART_BASE_MS * 2 ** state.attempts, RESTART_MAX_MS);
+      state.attempts++;
+      this.#restarts.set(fn, state);
+      this.opts.onEvent?.({ type: "worker-exit", fn, worker: worker.id, code, signal, restartInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.#current !== version || this.#stopping) return;
+      const spec = version.manifest.functions.find((f) => f.name === fn)!;
+      const replacement = this.#spares.take();
+      try {
+        await this.#load(replacement, version.build, spec.env);
+        await replacement.start(fn);
+      } catch (error) {
+        void replacement.stop(500);
+        this.opts.onEvent?.({ type: "worker-restart-failed", fn, error: (error as Error).message });
+        return this.#watchWebWorker(version, fn, replacement);
+      }
+      if (this.#current !== version || this.#stopping) return void replacement.stop(500);
+      state.since = Date.now();
+      version.web.set(fn, [...(version.web.get(fn) ?? []).filter((w) => w !== worker), replacement]);
+      this.#doors.get(fn)?.setActive(version.web.get(fn)!);
+      this.#watchWebWorker(version, fn, replacement);
+      this.opts.onEvent?.({ type: "worker-restarted", fn, worker: replacement.id });
+    });
+  }
+
+  /** Runs a (non-web) function of the live version in its own pool of workers. */
+  async call(fn: string, args: unknown[]): Promise<unknown> {
+    const pool = this.#pools.get(fn);
+    if (!pool) {
+      const known = [...this.#pools.keys()];
+      throw new UserError(
+        "E_NOT_FOUND",
+        `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,
+        known.length ? `its functions: ${known.join(", ")}` : "it declares no app.function()",
+      );
+    }
+    return pool.call(args);
+  }
+
+  /** Runs the app's local entrypoint in a worker of its own, with `argv`. */
+  async runEntrypoint(argv: string[]): Promise<unknown> {
+    const version = this.#current!;
+    const worker = this.#spares.take();
+    try {
+      await this.#load(worker, version.build, {});
+      const id = 0;
+      const result = new Promise<unknown>((resolve, reject) => {
+        worker.child.on("message", (msg: FromWorker) => {
+          if (msg.t === "result" && msg.id === id) {
+            if (msg.ok) resolve(msg.value);
+            else reject(Object.assign(new Error(msg.error!.message), { name: msg.error!.name, stack: msg.error!.stack }));
+          }
+        });
+        void worker.exited.then(() => reject(new WorkerError(`the local entrypoint's worker exited${worker.stderrTail ? `:\n${worker.stderrTail}` : ""}`)));
+      });
+      worker.send({ t: "entrypoint", id, argv });
+      return await result;
+    } finally {
+      await worker.stop(1000);
+    }
+  }
+
+  /** Stops everything: ports closed, workers drained within the grace period, then killed. */
+  async stop(graceMs = this.opts.drainGraceMs): Promise<void> {
+    this.#stopping = true;
+    await this.#queue;
+    await Promise.all([...this.#doors.values()].map((d) => d.close()));
+    this.#doors.clear();
+    const web = [...(this.#current?.web.values() ?? [])].flat();
+    await Promise.all([
+      ...web.map((w) => w.drain(graceMs, true)),
+      ...[...this.#pools.values()].map((p) => p.close(graceMs)),
+      this.#spares.close(),
+      ...this.#retiring,
+    ]);
+  }
+}
+
+function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/** A worker's failure to load or start, as the user's error (file:line, message). */
+function toLoadError(error: unknown): Error {
+  if (error instanceof UserError) return error;
+  if (error instanceof WorkerError) {
+    const wire = error.wire;
+    if (wire?.code && wire.name === "UserError") {
+      return new UserError(wire.code as never, wire.message, wire.hint);
+    }
+    if (!wire) return new UserError("E_LOAD_FAILED", `the app failed to load: ${error.message}`);
+    const where = userFrame(wire.stack);
+    return new UserError("E_LOAD_FAILED", `${where ? `${where}: ` : ""}${wire.name}: ${wire.message}`);
+  }
+  return error as Error;
+}
+
+const NODAL_DIST = fileURLToPath(new URL("..", import.meta.url));
+
+/** The first stack frame in the user's code (not nodal's, not a package's, not Node's), as file:line:col. */
+function userFrame(stack: string | undefined): string | undefined {
+  for (const line of (stack ?? "").split("\n").slice(1)) {
+    const m = line.match(/\(?((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/);
+    if (!m) continue;
+    const file = m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!;
+    if (file.startsWith(NODAL_DIST) || file.includes("/node_modules/")) continue;
+    const rel = relative(process.cwd(), file);
+    return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}

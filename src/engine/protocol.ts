@@ -1,0 +1,44 @@
+import type { AppManifest } from "../loader/manifest.js";
+
+/** An error as it crosses the IPC channel. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  hint?: string;
+}
+
+/** Messages from the engine to a worker. */
+export type ToWorker =
+  | { t: "preload"; modules: string[] }
+  | { t: "load"; bundle: string; file: string; selector?: string; env: Record<string, string> }
+  | { t: "start"; fn: string }
+  | { t: "conn" }
+  | { t: "call"; id: number; fn: string; args: unknown[] }
+  | { t: "entrypoint"; id: number; argv: string[] }
+  | { t: "remote-result"; id: number; ok: boolean; value?: unknown; error?: WireError }
+  | { t: "drain"; graceMs: number; closeIdle: boolean };
+
+/** Messages from a worker to the engine. */
+export type FromWorker =
+  | { t: "hello" }
+  | { t: "loaded"; manifest: AppManifest }
+  | { t: "ready" }
+  | { t: "failed"; error: WireError }
+  | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
+  | { t: "remote"; id: number; fn: string; args: unknown[] };
+
+export function toWire(error: unknown): WireError {
+  if (error instanceof Error) {
+    const e = error as Error & { code?: unknown; hint?: unknown };
+    return {
+      name: e.name,
+      message: e.message,
+      ...(e.stack ? { stack: e.stack } : {}),
+      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(typeof e.hint === "string" ? { hint: e.hint } : {}),
+    };
+  }
+  return { name: "Error", message: String(error) };
+}

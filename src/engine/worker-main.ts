@@ -1,0 +1,180 @@
+/**
+ * The worker process: loads one build of the app, then serves one web function (connections
+ * handed over by the engine, which keeps the port) or runs calls of one function.
+ * A spare worker boots this file ahead of time and waits for `load`, so a reload does not pay
+ * Node's start-up.
+ */
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { pathToFileURL } from "node:url";
+import { describeApp, findApp, type Discovered } from "../loader/discover.js";
+import { App, Function_, WebFunction } from "../sdk/app.js";
+import { RemoteError } from "../sdk/errors.js";
+import { setRuntime } from "../sdk/runtime.js";
+import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+import { toWire } from "./protocol.js";
+
+process.setSourceMapsEnabled(true);
+
+const send = (msg: FromWorker) => process.send!(msg);
+let found: Discovered | undefined;
+let server: Server | undefined;
+let draining = false;
+const sockets = new Map<Socket, { busy: boolean }>();
+
+// The engine holds our only reason to live: when it goes (even by kill -9), we go.
+process.on("disconnect", () => process.exit(0));
+
+let nextRemote = 1;
+const remoteWaiters = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+setRuntime({
+  call(fn, args) {
+    const id = nextRemote++;
+    return new Promise((resolve, reject) => {
+      remoteWaiters.set(id, { resolve, reject });
+      try {
+        process.send!({ t: "remote", id, fn, args } satisfies FromWorker);
+      } catch (error) {
+        remoteWaiters.delete(id);
+        reject(cloneError(fn, error));
+      }
+    });
+  },
+});
+
+function cloneError(fn: string, error: unknown): Error {
+  if ((error as Error)?.name === "DataCloneError") {
+    return new TypeError(`function "${fn}": an argument cannot cross a process boundary (${(error as Error).message})`);
+  }
+  return error as Error;
+}
+
+function fromWire(e: WireError): Error {
+  return new RemoteError(e.name, e.message, e.stack);
+}
+
+async function load(msg: Extract<ToWorker, { t: "load" }>): Promise<void> {
+  Object.assign(process.env, msg.env);
+  const mod = (await import(pathToFileURL(msg.bundle).href)) as Record<string, unknown>;
+  found = findApp(mod, msg.file, msg.selector);
+  send({ t: "loaded", manifest: describeApp(mod, found) });
+}
+
+function fnNamed(name: string) {
+  const fn = found?.app.functions.find((f) => f.hasName && f.name === name);
+  if (!fn) throw new Error(`no function "${name}" in this build`);
+  return fn;
+}
+
+async function start(name: string): Promise<void> {
+  const fn = fnNamed(name);
+  if (!(fn instanceof WebFunction)) {
+    send({ t: "ready" });
+    return;
+  }
+  const listener = await fn.factory();
+  if (typeof listener !== "function") {
+    throw new TypeError(`web function "${name}": the factory must return an express app or a (req, res) listener, got ${typeof listener}`);
+  }
+  server = createServer(listener);
+  server.on("request", (_req, res) => {
+    const state = sockets.get(res.socket as Socket);
+    if (state) state.busy = true;
+    if (draining) res.shouldKeepAlive = false;
+    res.on("finish", () => {
+      if (state) state.busy = false;
+      if (draining) (res.socket as Socket | null)?.end();
+    });
+  });
+  send({ t: "ready" });
+}
+
+function accept(socket: Socket): void {
+  if (!server) return void socket.destroy();
+  sockets.set(socket, { busy: false });
+  socket.on("close", () => {
+    sockets.delete(socket);
+    if (draining && sockets.size === 0) process.exit(0);
+  });
+  server.emit("connection", socket);
+  socket.resume();
+}
+
+/**
+ * Stop taking work and exit once every connection is done. On a version swap idle keep-alive
+ * connections are left to the server's keep-alive timeout (which clients are told about)
+ * rather than cut, so a client never races a request against our close; on a stop
+ * (`closeIdle`) they are closed at once.
+ */
+function drain(graceMs: number, closeIdle: boolean): void {
+  draining = true;
+  if (closeIdle) for (const [socket, state] of sockets) if (!state.busy) socket.destroy();
+  if (sockets.size === 0) process.exit(0);
+  setTimeout(() => process.exit(0), graceMs).unref();
+}
+
+async function call(id: number, fnName: string, args: unknown[]): Promise<void> {
+  let reply: FromWorker;
+  try {
+    const fn = fnNamed(fnName);
+    if (!(fn instanceof Function_)) throw new TypeError(`"${fnName}" is a web function; call it over HTTP`);
+    reply = { t: "result", id, ok: true, value: await fn.handler(...args) };
+  } catch (error) {
+    reply = { t: "result", id, ok: false, error: toWire(error) };
+  }
+  try {
+    send(reply);
+  } catch (error) {
+    send({ t: "result", id, ok: false, error: toWire(new TypeError(`function "${fnName}": its result cannot cross a process boundary (${(error as Error).message})`)) });
+  }
+}
+
+async function entrypoint(id: number, argv: string[]): Promise<void> {
+  try {
+    const handler = (found?.app as App | undefined)?.localEntrypointHandler;
+    if (!handler) throw new Error("the app has no local entrypoint");
+    const value = await handler(argv);
+    send({ t: "result", id, ok: true, value: value === undefined ? undefined : structuredCloneSafe(value) });
+  } catch (error) {
+    send({ t: "result", id, ok: false, error: toWire(error) });
+  }
+}
+
+function structuredCloneSafe(v: unknown): unknown {
+  try {
+    return structuredClone(v);
+  } catch {
+    return String(v);
+  }
+}
+
+process.on("message", (msg: ToWorker, handle?: Socket) => {
+  const fail = (error: unknown) => send({ t: "failed", error: toWire(error) });
+  switch (msg.t) {
+    case "preload":
+      // Warm the module cache with the packages the last build imported; failures show up at load.
+      for (const m of msg.modules) import(pathToFileURL(m).href).catch(() => {});
+      return;
+    case "load":
+      return void load(msg).catch(fail);
+    case "start":
+      return void start(msg.fn).catch(fail);
+    case "conn":
+      return handle ? accept(handle) : undefined;
+    case "call":
+      return void call(msg.id, msg.fn, msg.args);
+    case "entrypoint":
+      return void entrypoint(msg.id, msg.argv);
+    case "remote-result": {
+      const waiter = remoteWaiters.get(msg.id);
+      remoteWaiters.delete(msg.id);
+      if (msg.ok) waiter?.resolve(msg.value);
+      else waiter?.reject(fromWire(msg.error!));
+      return;
+    }
+    case "drain":
+      return drain(msg.graceMs, msg.closeIdle);
+  }
+});
+
+send({ t: "hello" });

@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BuildContext, Message, Plugin } from "esbuild";
+import { UserError } from "../errors.js";
+
+/** The SDK module every bundle's `import … from "nodal"` points at: one instance per worker. */
+export const SDK_ENTRY = fileURLToPath(new URL("../sdk/index.js", import.meta.url));
+/** nodal's own package root: a fallback for bare imports the app's folder cannot resolve. */
+const NODAL_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** One successful build: the bundle on disk and what it was made from. */
+export interface BuildOutput {
+  /** Absolute path of the written bundle (`NAME-HASH.mjs`). */
+  file: string;
+  /** Content hash of the bundle: equal hashes mean nothing to reload. */
+  hash: string;
+  /** Absolute paths of the local source files the bundle includes (what to watch). */
+  inputs: string[];
+  /** Absolute paths of the packages the bundle imports at run time (what a spare worker preloads). */
+  externals: string[];
+  /** Milliseconds the build took. */
+  ms: number;
+}
+
+/** An esbuild failure, printed with file:line:col and a code frame. */
+export class BuildError extends UserError {
+  readonly messages: Message[];
+  constructor(text: string, messages: Message[]) {
+    super("E_BUILD_FAILED", text);
+    this.messages = messages;
+  }
+}
+
+const BUILTINS = new Set(builtinModules);
+const isBare = (p: string) => !p.startsWith(".") && !isAbsolute(p) && !p.startsWith("node:") && !BUILTINS.has(p.split("/")[0]!);
+
+/**
+ * Bundles an app file and its local imports with an incremental esbuild context. Packages stay
+ * external, pointed at their resolved absolute paths, so a bundle written anywhere (a serve
+ * build dir, a deploy snapshot) imports the same packages the app's folder would.
+ */
+export class Builder {
+  readonly entry: string;
+  readonly outDir: string;
+  #ctx: BuildContext | undefined;
+  #externals = new Set<string>();
+
+  constructor(entry: string, outDir: string) {
+    this.entry = resolve(entry);
+    this.outDir = outDir;
+  }
+
+  async build(): Promise<BuildOutput> {
+    const started = performance.now();
+    const esbuild = await import("esbuild");
+    if (!this.#ctx) {
+      if (!existsSync(this.entry)) {
+        throw new UserError("E_FILE_NOT_FOUND", `app file ${this.entry} does not exist`, "check the path, or create one with `nodal init`");
+      }
+      this.#ctx = await esbuild.context({
+        entryPoints: [this.entry],
+        absWorkingDir: dirname(this.entry),
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        target: "node20",
+        sourcemap: "inline",
+        sourcesContent: false,
+        metafile: true,
+        write: false,
+        outfile: join(this.outDir, "app.mjs"),
+        logLevel: "silent",
+        // Local CommonJS files bundled into ESM may call require(); give them one.
+        banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` },
+        plugins: [this.#resolvePlugin()],
+      });
+    }
+    this.#externals.clear();
+    let result;
+    try {
+      result = await this.#ctx.rebuild();
+    } catch (error) {
+      const failure = error as { errors?: Message[] };
+      if (failure.errors && failure.errors.length > 0) {
+        const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+        const text = (await esbuild.formatMessages(failure.errors, { kind: "error", color })).join("").trimEnd();
+        throw new BuildError(`build failed:\n${text}`, failure.errors);
+      }
+      throw error;
+    }
+    const out = result.outputFiles!.find((f) => f.path.endsWith(".mjs"))!;
+    const hash = createHash("sha256").update(out.contents).digest("hex").slice(0, 16);
+    mkdirSync(this.outDir, { recursive: true, mode: 0o700 });
+    const file = join(this.outDir, `${basename(this.entry).replace(/\.[^.]+$/, "")}-${hash}.mjs`);
+    if (!existsSync(file)) writeFileSync(file, out.contents);
+    const cwd = dirname(this.entry);
+    const inputs = Object.keys(result.metafile!.inputs)
+      .filter((p) => !p.startsWith("<") && !p.includes("node_modules"))
+      .map((p) => resolve(cwd, p.replace(/^file:/, "")));
+    return { file, hash, inputs, externals: [...this.#externals], ms: performance.now() - started };
+  }
+
+  async dispose(): Promise<void> {
+    await this.#ctx?.dispose();
+    this.#ctx = undefined;
+  }
+
+  #resolvePlugin(): Plugin {
+    const externals = this.#externals;
+    const fallback = createRequire(join(NODAL_ROOT, "package.json"));
+    return {
+      name: "nodal-resolve",
+      setup(build) {
+        build.onResolve({ filter: /^nodal$/ }, () => ({ path: SDK_ENTRY, external: true }));
+        build.onResolve({ filter: /^[^./]/ }, async (args) => {
+          if (args.pluginData === "nodal-inner" || !isBare(args.path)) return undefined;
+          const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "nodal-inner" });
+          let path = found.errors.length === 0 ? found.path : undefined;
+          if (!path) {
+            // Not installed next to the app: packages nodal itself ships (express, zod…) still work.
+            try {
+              path = fallback.resolve(args.path);
+            } catch {
+              return { errors: found.errors };
+            }
+          }
+          externals.add(path);
+          return { path, external: true };
+        });
+      },
+    };
+  }
+}

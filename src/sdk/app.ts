@@ -1,0 +1,251 @@
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { InvalidError } from "./errors.js";
+import { FunctionCall } from "./function-call.js";
+import { checkName } from "./names.js";
+import { checkOptions, type FunctionOptions, type WebAppOptions, type WebEndpointOptions, ALLOWED_KEYS } from "./options.js";
+import { getRuntime } from "./runtime.js";
+
+/** A Node request listener: what `webApp` factories return (an express app is one). */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Options of `new App`. */
+export interface AppParams {
+  /** Extra environment variables for every function of the app. */
+  env?: Record<string, string>;
+}
+
+/** Parameters of `.map()`. */
+export interface MapParams {
+  /** Inputs in flight at once; default 16. */
+  concurrency?: number;
+}
+
+type Kind = keyof typeof ALLOWED_KEYS;
+
+/** What every function handle has: its app, options, and the name it gets when the app loads. */
+export abstract class FunctionBase {
+  readonly app: App;
+  readonly options: Record<string, unknown>;
+  /** Where it was declared (`file:line:col`), for error messages. */
+  readonly location: string | undefined;
+  abstract readonly kind: "function" | "web";
+  #name: string | undefined;
+
+  constructor(app: App, options: object, location: string | undefined) {
+    this.app = app;
+    this.options = (options ?? {}) as Record<string, unknown>;
+    this.location = location;
+    this.#name = typeof this.options.name === "string" ? this.options.name : undefined;
+  }
+
+  /** The function's name: `opts.name`, else its export name (set when the app loads). */
+  get name(): string {
+    if (this.#name === undefined) {
+      throw new InvalidError(`a function declared at ${this.location ?? "?"} has no name: export it, or pass { name }`);
+    }
+    return this.#name;
+  }
+
+  get hasName(): boolean {
+    return this.#name !== undefined;
+  }
+
+  /** @internal Called by the loader with the export name. */
+  assignName(exportName: string): void {
+    this.#name ??= exportName;
+  }
+
+  /** @internal Problems with the options, each naming the function. */
+  problems(optionKind: Kind): string[] {
+    const who = `function "${this.#name ?? "?"}"${this.location ? ` (${this.location})` : ""}`;
+    return checkOptions(optionKind, this.options).map((p) => `${who}: ${p}`);
+  }
+}
+
+/**
+ * A function that runs in workers of its own.
+ *
+ * @example
+ * export const square = app.function({}, async (x: number) => x * x);
+ * await square.remote(7); // 49, computed in square's worker
+ */
+export class Function_<A extends unknown[] = unknown[], R = unknown> extends FunctionBase {
+  readonly kind = "function" as const;
+  readonly handler: (...args: A) => R | Promise<R>;
+
+  constructor(app: App, options: FunctionOptions, handler: (...args: A) => R | Promise<R>, location?: string) {
+    super(app, options, location);
+    this.handler = handler;
+  }
+
+  /** Runs in the function's own worker, honouring its options; resolves to the return value. */
+  async remote(...args: A): Promise<Awaited<R>> {
+    return (await getRuntime(this.name).call(this.name, args)) as Awaited<R>;
+  }
+
+  /** Runs in the caller's process. */
+  async local(...args: A): Promise<Awaited<R>> {
+    return await this.handler(...args);
+  }
+
+  /** Starts a remote call and returns at once; `get()` waits for the result. */
+  async spawn(...args: A): Promise<FunctionCall<Awaited<R>>> {
+    return new FunctionCall(this.remote(...args));
+  }
+
+  /** Calls the function once per input (remotely); yields results in input order. */
+  async *map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: MapParams = {}): AsyncGenerator<Awaited<R>> {
+    const limit = params.concurrency ?? 16;
+    if (!Number.isInteger(limit) || limit < 1) throw new InvalidError(`map concurrency must be a positive integer, got ${limit}`);
+    const pending: Promise<Awaited<R>>[] = [];
+    for await (const input of inputs as AsyncIterable<A[0]>) {
+      const p = this.remote(...([input] as unknown as A));
+      p.catch(() => {}); // surfaced when its turn comes
+      pending.push(p);
+      if (pending.length >= limit) yield await pending.shift()!;
+    }
+    while (pending.length > 0) yield await pending.shift()!;
+  }
+}
+
+/** A web function: an express app (or any request listener) or a single JSON endpoint. */
+export class WebFunction extends FunctionBase {
+  readonly kind = "web" as const;
+  readonly style: "app" | "endpoint";
+  readonly factory: () => RequestListener | Promise<RequestListener>;
+
+  constructor(
+    app: App,
+    options: WebAppOptions | WebEndpointOptions,
+    style: "app" | "endpoint",
+    factory: () => RequestListener | Promise<RequestListener>,
+    location?: string,
+  ) {
+    super(app, options, location);
+    this.style = style;
+    this.factory = factory;
+  }
+
+  get method(): string {
+    return String((this.options as WebEndpointOptions).method ?? "GET").toUpperCase();
+  }
+}
+
+/**
+ * An app: the functions, web endpoints and schedules that deploy together.
+ *
+ * @example
+ * export const app = new App("todo-api");
+ * export const api = app.webApp({}, () => web);
+ */
+export class App {
+  readonly name: string;
+  readonly params: AppParams;
+  readonly functions: FunctionBase[] = [];
+  localEntrypointHandler: ((argv: string[]) => unknown) | undefined;
+
+  constructor(name: string, params: AppParams = {}) {
+    this.name = checkName("app", name);
+    this.params = params;
+  }
+
+  /** Declares a function; it runs in workers of its own. */
+  function<A extends unknown[], R>(options: FunctionOptions, handler: (...args: A) => R | Promise<R>): Function_<A, R> {
+    if (typeof handler !== "function") throw new InvalidError(`app.function(options, handler): handler must be a function`);
+    const fn = new Function_<A, R>(this, options, handler, callerLocation());
+    this.functions.push(fn);
+    return fn;
+  }
+
+  /** Serves an express app (or any Node request listener) returned by `factory`. */
+  webApp(options: WebAppOptions, factory: () => RequestListener | Promise<RequestListener>): WebFunction {
+    if (typeof factory !== "function") throw new InvalidError(`app.webApp(options, factory): factory must be a function`);
+    const fn = new WebFunction(this, options, "app", factory, callerLocation());
+    this.functions.push(fn);
+    return fn;
+  }
+
+  /**
+   * One JSON endpoint: GET handlers get the parsed query, other methods the JSON body; the
+   * result is sent as JSON.
+   */
+  webEndpoint<T = unknown>(options: WebEndpointOptions, handler: (input: any) => T | Promise<T>): WebFunction {
+    if (typeof handler !== "function") throw new InvalidError(`app.webEndpoint(options, handler): handler must be a function`);
+    const method = String(options?.method ?? "GET").toUpperCase();
+    const fn = new WebFunction(this, options, "endpoint", () => endpointListener(method, handler), callerLocation());
+    this.functions.push(fn);
+    return fn;
+  }
+
+  /** What `nodal run FILE -- ARGS` runs, in a local process. */
+  localEntrypoint(handler: (argv: string[]) => unknown): void {
+    this.localEntrypointHandler = handler;
+  }
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+
+function endpointListener(method: string, handler: (input: any) => unknown): RequestListener {
+  return (req, res) => {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body ?? null);
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if ((req.method ?? "GET").toUpperCase() !== method && !(method === "GET" && req.method === "HEAD")) {
+      res.setHeader("allow", method);
+      return send(405, { error: `method ${req.method} not allowed; use ${method}` });
+    }
+    const run = (input: unknown) => {
+      Promise.resolve()
+        .then(() => handler(input))
+        .then(
+          (result) => send(200, result),
+          (error: Error) => {
+            console.error(error?.stack ?? String(error));
+            send(500, { error: "internal error" });
+          },
+        );
+    };
+    if (method === "GET") {
+      const url = new URL(req.url ?? "/", "http://x");
+      return run(Object.fromEntries(url.searchParams));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        send(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => {
+      if (res.headersSent) return;
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (text.trim() === "") return run(undefined);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        return send(400, { error: `malformed JSON body: ${(error as Error).message}` });
+      }
+      run(body);
+    });
+  };
+}
+
+/** `file:line:col` of the user code that called an App method (source-mapped in workers). */
+function callerLocation(): string | undefined {
+  const frames = (new Error().stack ?? "").split("\n").slice(1);
+  // frames[0] is callerLocation, frames[1] the App method, frames[2] the user's call.
+  const frame = frames[2] ?? "";
+  const m = frame.match(/\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?\s*$/);
+  if (!m) return undefined;
+  let file = m[1]!;
+  if (file.startsWith("file://")) file = fileURLToPath(file);
+  const rel = relative(process.cwd(), file);
+  return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
+}

@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { FSWatcher } from "chokidar";
+
+/** Quiet time that closes a burst of file events, and the longest a burst may delay a reload. */
+const QUIET_MS = 8;
+const MAX_WAIT_MS = 100;
+/**
+ * chokidar drops a `change` that comes within 50 ms of the previous one for the same file
+ * (a leading-edge throttle with no trailing event: node_modules/chokidar/index.js, `_throttle`),
+ * so a second quick save (format-on-save, a script) would be lost. Re-reading each changed
+ * file once after that window catches it.
+ */
+const RECHECK_MS = 60;
+
+/**
+ * Watches exactly the files a build read (esbuild's metafile inputs) and reports real changes:
+ * a burst of events becomes one report, a save that left the content unchanged none.
+ * chokidar turns an editor's atomic save (write temp, rename over) into one `change`.
+ */
+export class Watcher {
+  #watcher: FSWatcher | undefined;
+  #files = new Set<string>();
+  #hashes = new Map<string, string>();
+  #pending = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #burstStart = 0;
+  #rechecks = new Map<string, NodeJS.Timeout>();
+  #onChange: (files: string[]) => void;
+
+  constructor(onChange: (files: string[]) => void) {
+    this.#onChange = onChange;
+  }
+
+  /** Watches `files` from now on (new imports added, dropped ones unwatched). */
+  async setFiles(files: string[]): Promise<void> {
+    const { watch } = await import("chokidar");
+    const next = new Set(files);
+    await Promise.all([...next].filter((f) => !this.#hashes.has(f)).map(async (f) => this.#hashes.set(f, await hashOf(f))));
+    if (!this.#watcher) {
+      this.#watcher = watch([...next], { ignoreInitial: true, persistent: true });
+      this.#watcher.on("all", (_event, path) => this.#event(path));
+      await new Promise<void>((resolve) => this.#watcher!.once("ready", () => resolve()));
+    } else {
+      const added = [...next].filter((f) => !this.#files.has(f));
+      const removed = [...this.#files].filter((f) => !next.has(f));
+      if (added.length) this.#watcher.add(added);
+      if (removed.length) {
+        this.#watcher.unwatch(removed);
+        for (const f of removed) this.#hashes.delete(f);
+      }
+    }
+    this.#files = next;
+  }
+
+  #event(path: string): void {
+    clearTimeout(this.#rechecks.get(path));
+    this.#rechecks.set(
+      path,
+      setTimeout(() => {
+        this.#rechecks.delete(path);
+        this.#queue(path);
+      }, RECHECK_MS),
+    );
+    this.#queue(path);
+  }
+
+  #queue(path: string): void {
+    if (this.#pending.size === 0) this.#burstStart = performance.now();
+    this.#pending.add(path);
+    clearTimeout(this.#timer);
+    const waited = performance.now() - this.#burstStart;
+    this.#timer = setTimeout(() => void this.#flush(), waited >= MAX_WAIT_MS ? 0 : QUIET_MS);
+  }
+
+  async #flush(): Promise<void> {
+    const paths = [...this.#pending];
+    this.#pending.clear();
+    const changed: string[] = [];
+    await Promise.all(
+      paths.map(async (p) => {
+        const hash = await hashOf(p);
+        if (hash !== this.#hashes.get(p)) {
+          this.#hashes.set(p, hash);
+          changed.push(p);
+        }
+      }),
+    );
+    if (changed.length) this.#onChange(changed.sort());
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    for (const t of this.#rechecks.values()) clearTimeout(t);
+    await this.#watcher?.close();
+  }
+}
+
+async function hashOf(path: string): Promise<string> {
+  try {
+    return createHash("sha1").update(await readFile(path)).digest("hex");
+  } catch {
+    return "missing";
+  }
+}
