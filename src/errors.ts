@@ -30,6 +30,8 @@ export const ErrorCodes = {
   E_INVALID_STATE: "E_INVALID_STATE",
   /** A worker process could not be started or died while starting. */
   E_WORKER_FAILED: "E_WORKER_FAILED",
+  /** A destructive command was not confirmed: no --yes and no terminal to ask on, or the answer was no. */
+  E_NOT_CONFIRMED: "E_NOT_CONFIRMED",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

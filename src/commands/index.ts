@@ -1,12 +1,33 @@
 import type { CommandSpec } from "./define.js";
 import serve from "./serve.js";
 import run from "./run.js";
+import deploy from "./deploy.js";
 import appList from "./app/list.js";
+import appShow from "./app/show.js";
+import appLogs from "./app/logs.js";
+import appStop from "./app/stop.js";
+import appHistory from "./app/history.js";
+import appRollback from "./app/rollback.js";
+import volumeCreate from "./volume/create.js";
+import volumeList from "./volume/list.js";
+import volumeLs from "./volume/ls.js";
+import volumePut from "./volume/put.js";
+import volumeGet from "./volume/get.js";
+import volumeRm from "./volume/rm.js";
+import volumeDelete from "./volume/delete.js";
+import secretCreate from "./secret/create.js";
+import secretList from "./secret/list.js";
+import secretDelete from "./secret/delete.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
-export const commands: CommandSpec[] = [serve, run, appList];
+export const commands: CommandSpec[] = [serve, deploy, run,
+  appList, appShow, appLogs, appStop, appHistory, appRollback,
+  volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
+  secretCreate, secretList, secretDelete];
 
 /** Descriptions of command groups. */
 export const groups: Record<string, string> = {
-  app: "manage apps: list",
+  app: "manage apps: list, show, logs, stop, history, rollback",
+  volume: "manage volumes: create, list, ls, put, get, rm, delete",
+  secret: "manage secrets: create, list, delete (values are never printed)",
 };

@@ -35,6 +35,8 @@ export interface EngineOptions {
   basePort: number;
   /** `--port`: the first web function's port, exactly. */
   pinnedPort?: number;
+  /** Ports to try first per function (a redeployed app keeps its URLs); taken if free. */
+  preferredPorts?: Record<string, number>;
   /** Start web functions and bind their ports (`nodal run` does not). */
   serveWeb: boolean;
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
@@ -80,8 +82,9 @@ export class Engine {
   #retiring = new Set<Promise<void>>();
   #secrets: string[] = [];
   #stopping = false;
-  #restarts = new Map<string, { attempts: number; since: number }>();
+  #restarts = new Map<string, { attempts: number; since: number; total: number }>();
   #queue: Promise<unknown> = Promise.resolve();
+  #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -95,6 +98,11 @@ export class Engine {
 
   get urls(): Record<string, string> {
     return Object.fromEntries([...this.#doors].map(([fn, d]) => [fn, d.url]));
+  }
+
+  /** Crash restarts per web function since the app started (a crash loop shows here). */
+  get restartCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#restarts].map(([fn, s]) => [fn, s.total]));
   }
 
   /** Every live worker pid (web, function and spare workers excluded). */
@@ -130,22 +138,48 @@ export class Engine {
     }
   }
 
+  /**
+   * Loads a build in a worker and describes it, without serving it yet: `deploy` learns the
+   * app's name this way while nothing is committed. A following `activate` of the same build
+   * reuses the loaded worker.
+   */
+  async prepare(build: BuildOutput): Promise<AppManifest> {
+    const worker = this.#spares.take();
+    try {
+      const manifest = await this.#load(worker, build, {});
+      this.#prepared = { hash: build.hash, worker, manifest };
+      return manifest;
+    } catch (error) {
+      await worker.stop(500);
+      throw toLoadError(error);
+    }
+  }
+
   /** Loads a build and makes it the live version; on any failure the previous one keeps serving. */
-  activate(build: BuildOutput): Promise<Activation> {
-    const run = this.#queue.then(() => this.#activate(build));
+  activate(build: BuildOutput, expectName?: string): Promise<Activation> {
+    const run = this.#queue.then(() => this.#activate(build, expectName));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #activate(build: BuildOutput): Promise<Activation> {
+  async #activate(build: BuildOutput, expectName?: string): Promise<Activation> {
     const started = performance.now();
     const previous = this.#current;
     const firstWeb = previous?.manifest.functions.find((f) => f.kind === "web");
-    const guessEnv = firstWeb?.env ?? {};
-    const inspector = this.#spares.take();
+    const prepared = this.#prepared?.hash === build.hash ? this.#prepared : undefined;
+    this.#prepared = undefined;
+    const guessEnv = prepared ? {} : (firstWeb?.env ?? {});
+    const inspector = prepared?.worker ?? this.#spares.take();
     const fresh: Worker[] = [inspector];
     try {
-      const manifest = await this.#load(inspector, build, guessEnv);
+      const manifest = prepared?.manifest ?? (await this.#load(inspector, build, guessEnv));
+      if (expectName !== undefined && manifest.appName !== expectName) {
+        throw new UserError(
+          "E_INVALID_STATE",
+          `${this.opts.file} now declares App "${manifest.appName}", but "${expectName}" is deployed from it`,
+          `deploy it with --name ${expectName}, or stop "${expectName}" first (\`nodal app stop ${expectName}\`)`,
+        );
+      }
       const web = new Map<string, Worker[]>();
       const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web") : [];
       let inspectorUsed = false;
@@ -175,8 +209,12 @@ export class Engine {
         for (const [i, spec] of webSpecs.entries()) {
           if (this.#doors.has(spec.name)) continue;
           const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
-          const from = pinned ?? this.#nextPortHint();
-          const door = await FrontDoor.open(spec.name, this.opts.host, from, pinned !== undefined);
+          const preferred = this.opts.preferredPorts?.[spec.name];
+          let door: FrontDoor | undefined;
+          if (pinned === undefined && preferred !== undefined) {
+            door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);
+          }
+          door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined);
           opened.push(door);
           this.#doors.set(spec.name, door);
         }
@@ -265,7 +303,8 @@ export class Engine {
       const live = this.#current === version && version.web.get(fn)?.includes(worker);
       if (!live || this.#stopping) return;
       this.#doors.get(fn)?.remove(worker);
-      const state = this.#restarts.get(fn) ?? { attempts: 0, since: 0 };
+      const state = this.#restarts.get(fn) ?? { attempts: 0, since: 0, total: 0 };
+      state.total++;
       if (Date.now() - state.since > STABLE_MS) state.attempts = 0;
       const delay = Math.min(RESTART_BASE_MS * 2 ** state.attempts, RESTART_MAX_MS);
       state.attempts++;
@@ -340,6 +379,7 @@ export class Engine {
       ...web.map((w) => w.drain(graceMs, true)),
       ...[...this.#pools.values()].map((p) => p.close(graceMs)),
       this.#spares.close(),
+      this.#prepared?.worker.stop(500),
       ...this.#retiring,
     ]);
   }

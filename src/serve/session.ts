@@ -2,10 +2,10 @@ import { rmSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { Builder, BuildError } from "../loader/build.js";
 import type { Target } from "../loader/target.js";
-import { Engine, type EngineEvent, type LogEntry } from "../engine/engine.js";
 import { homeDir } from "../registry/home.js";
-import { newAppId, saveApp, type AppRecord } from "../registry/apps.js";
-import { processStartTime } from "../registry/proc.js";
+import { newAppId } from "../registry/apps.js";
+import type { LogRecord } from "../logs/record.js";
+import { AppHost } from "../supervisor/host.js";
 import { lifecycle, style } from "../ui/output.js";
 import { Watcher } from "./watcher.js";
 
@@ -16,23 +16,14 @@ export interface ServeOptions {
 
 const STOP_GRACE_MS = 3000;
 
-/** Prints one function's output line: `api | hello`. */
-export function printLog(entry: LogEntry): void {
-  const stream = entry.stream === "stderr" ? process.stderr : process.stdout;
-  stream.write(`${style("dim", `${entry.function} |`, stream)} ${entry.line}\n`);
-}
-
-export function printEngineEvent(event: EngineEvent): void {
-  switch (event.type) {
-    case "worker-exit": {
-      const how = event.signal ? `was killed by ${event.signal}` : `exited with code ${event.code}`;
-      return lifecycle(`worker ${event.worker} of "${event.fn}" ${how}; restarting in ${event.restartInMs} ms`, process.stderr);
-    }
-    case "worker-restarted":
-      return lifecycle(`worker ${event.worker} of "${event.fn}" restarted`);
-    case "worker-restart-failed":
-      return lifecycle(`restart of "${event.fn}" failed: ${event.error}`, process.stderr);
+/** Prints a log record: a function's line as `api | hello`, the app's own as a lifecycle line. */
+export function printRecord(record: LogRecord): void {
+  if (record.stream === "system") {
+    if (record.function !== "nodal") lifecycle(record.line, process.stderr);
+    return;
   }
+  const stream = record.stream === "stderr" ? process.stderr : process.stdout;
+  stream.write(`${style("dim", `${record.function} |`, stream)} ${record.line}\n`);
 }
 
 /**
@@ -44,41 +35,30 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   const id = newAppId();
   const buildDir = homeDir("builds", id);
   const builder = new Builder(target.path, buildDir);
-  const engine = new Engine({
+  const host = new AppHost({
+    kind: "ephemeral",
     file: target.file,
-    ...(target.selector ? { selector: target.selector } : {}),
-    host: opts.host,
-    basePort: opts.port ?? 8000,
-    ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
-    serveWeb: true,
-    spares: 1,
-    drainGraceMs: 10_000,
-    onLog: printLog,
-    onEvent: printEngineEvent,
+    path: target.path,
+    echo: printRecord,
+    engine: {
+      file: target.file,
+      ...(target.selector ? { selector: target.selector } : {}),
+      host: opts.host,
+      basePort: opts.port ?? 8000,
+      ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
+      serveWeb: true,
+      spares: 1,
+      drainGraceMs: 10_000,
+    },
   });
+  const engine = host.engine;
   const started = performance.now();
-  let record: AppRecord;
   try {
-    const build = await builder.build();
-    const first = await engine.activate(build);
-    record = {
-      id,
-      name: first.version.manifest.appName,
-      state: "ephemeral",
-      version: first.version.n,
-      file: target.path,
-      createdAt: new Date().toISOString(),
-      stoppedAt: null,
-      pid: process.pid,
-      pidStart: processStartTime(process.pid) ?? null,
-      urls: first.urls,
-      functions: first.version.manifest.functions.map((f) => f.name),
-    };
-    saveApp(record);
-    lifecycle(`serving ${style("bold", record.name)} (${id}) from ${target.file}`);
+    const first = await host.start(await builder.build(), 1, { id });
+    lifecycle(`serving ${style("bold", host.record!.name)} (${id}) from ${target.file}`);
     printUrls(first.urls, first.version.manifest.functions.length);
   } catch (error) {
-    await engine.stop(0);
+    await host.stop(0);
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });
     throw error;
@@ -110,14 +90,13 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
           lifecycle(`${changed.join(", ")} changed; the build is identical, nothing to reload`);
           continue;
         }
-        const act = await engine.activate(build);
+        const urlsBefore = JSON.stringify(engine.urls);
+        const act = await host.activate(build, current.n + 1);
         current = act.version;
         const ms = Math.round(performance.now() - t0);
         lifecycle(`reloaded ${style("green", `v${current.n}`)} in ${ms} ms (changed: ${changed.join(", ")})`);
-        const urlsChanged = JSON.stringify(act.urls) !== JSON.stringify(record.urls);
-        record = { ...record, version: current.n, urls: act.urls, functions: current.manifest.functions.map((f) => f.name) };
-        saveApp(record);
-        if (urlsChanged) printUrls(act.urls, current.manifest.functions.length);
+        host.system(`reloaded v${current.n} (changed: ${changed.join(", ")})`);
+        if (JSON.stringify(act.urls) !== urlsBefore) printUrls(act.urls, current.manifest.functions.length);
       } catch (error) {
         if (error instanceof BuildError) {
           const files = error.messages.flatMap((m) => (m.location?.file ? [m.location.file] : []));
@@ -132,20 +111,20 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   await watcher.setFiles(current.build.inputs);
   lifecycle(`ready in ${Math.round(performance.now() - started)} ms; watching ${current.build.inputs.length} file(s) for changes`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Stops on a signal, or when `nodal app stop` asks through the control socket.
+  const signal = await new Promise<NodeJS.Signals | undefined>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
+    host.onStopRequested = () => resolve(undefined);
   });
-  lifecycle(`${signal} received; stopping (press Ctrl-C again to force)`);
-  const force = () => void engine.stop(0);
-  process.once("SIGINT", force);
+  lifecycle(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
+  process.once("SIGINT", () => void engine.stop(0));
   await watcher.close();
-  await engine.stop(STOP_GRACE_MS);
+  await host.stop(STOP_GRACE_MS);
   await builder.dispose();
-  saveApp({ ...record, state: "stopped", stoppedAt: new Date().toISOString() });
   rmSync(buildDir, { recursive: true, force: true });
   lifecycle("stopped");
-  return signal === "SIGINT" ? 130 : 143;
+  return signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 0;
 }
 
 function resolvePath(builder: Builder, file: string): string {

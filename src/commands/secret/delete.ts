@@ -1,0 +1,17 @@
+import { defineCommand } from "../define.js";
+
+export default defineCommand({
+  path: ["secret", "delete"],
+  args: "<name>",
+  description: "delete a secret (asks first; --yes when there is no terminal)",
+  options: (cmd) => cmd.option("-y, --yes", "delete without asking"),
+  async run([name], opts) {
+    const { confirmDelete } = await import("../confirm.js");
+    const { deleteSecret, notFound, readInfo, secretName } = await import("./store.js");
+    secretName(name!);
+    if (!readInfo(name!)) throw notFound(name!);
+    await confirmDelete(`secret "${name}"`, `nodal secret delete ${name}`, opts.yes === true);
+    if (!deleteSecret(name!)) throw notFound(name!);
+    process.stdout.write(`✓ Deleted secret "${name}"\n`);
+  },
+});

@@ -1,0 +1,122 @@
+/**
+ * The CLI side of stored secrets: `$NODAL_HOME/secrets/NAME.json` =
+ * `{ name, values, createdAt, updatedAt }`, mode 0600 in a 0700 directory (`Secret.fromName`
+ * reads `values`). Nothing here returns values to a caller that prints: `SecretInfo` has keys only.
+ */
+import { chmodSync, closeSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { UserError } from "../../errors.js";
+import { homeDir } from "../../registry/home.js";
+import { InvalidError } from "../../sdk/errors.js";
+import { checkName } from "../../sdk/names.js";
+import { secretFile } from "../../sdk/secret.js";
+
+/** What may be shown of a secret. */
+export interface SecretInfo {
+  name: string;
+  keys: string[];
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/** Checks a secret name, as a user error (exit 1) rather than the SDK's InvalidError. */
+export function secretName(name: string): string {
+  try {
+    return checkName("secret", name);
+  } catch (error) {
+    if (error instanceof InvalidError) throw new UserError("E_INVALID_NAME", error.message);
+    throw error;
+  }
+}
+
+/** Keys and dates of a stored secret; undefined when it does not exist. */
+export function readInfo(name: string): SecretInfo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(secretFile(name), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  // Never surface JSON.parse's message: V8 quotes the text around the error, i.e. values.
+  let record: { values?: Record<string, string>; createdAt?: string; updatedAt?: string };
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return { name, keys: [], createdAt: null, updatedAt: null };
+  }
+  return { name, keys: Object.keys(record.values ?? {}).sort(), createdAt: record.createdAt ?? null, updatedAt: record.updatedAt ?? null };
+}
+
+/** Every stored secret, by name. */
+export function listInfos(): SecretInfo[] {
+  return readdirSync(homeDir("secrets"))
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .filter((n) => /^[a-zA-Z0-9._-]{1,64}$/.test(n))
+    .sort()
+    .flatMap((n) => readInfo(n) ?? []);
+}
+
+/**
+ * Stores a secret atomically: a 0600 temp file, fsync'd, then linked (create: fails if the name
+ * was taken meanwhile, so two racing creates never both win) or renamed over the old file.
+ */
+export function writeSecret(name: string, values: Record<string, string>, replace: boolean): "created" | "replaced" {
+  const dir = homeDir("secrets");
+  chmodSync(dir, 0o700); // a directory made by hand or an older tool may be group-readable
+  const now = new Date().toISOString();
+  const old = readInfo(name);
+  if (old && !replace) throw alreadyExists(name);
+  const record = { name, values, createdAt: old?.createdAt ?? now, updatedAt: now };
+  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, JSON.stringify(record, null, 2) + "\n");
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (replace) renameSync(tmp, secretFile(name));
+    else linkSync(tmp, secretFile(name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(name);
+    throw error;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  syncDir(dir);
+  return old ? "replaced" : "created";
+}
+
+/** Removes a stored secret; false when there was none. */
+export function deleteSecret(name: string): boolean {
+  try {
+    rmSync(secretFile(name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  syncDir(homeDir("secrets"));
+  return true;
+}
+
+export function notFound(name: string): UserError {
+  return new UserError("E_NOT_FOUND", `secret "${name}" does not exist`, "see the stored secrets with `nodal secret list`");
+}
+
+function alreadyExists(name: string): UserError {
+  return new UserError("E_ALREADY_EXISTS", `secret "${name}" already exists; pass --force to replace it`);
+}
+
+/** fsync of a directory makes a rename or unlink in it durable. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

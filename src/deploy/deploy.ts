@@ -1,0 +1,152 @@
+import { rmSync } from "node:fs";
+import { Builder, type BuildOutput } from "../loader/build.js";
+import type { AppManifest } from "../loader/manifest.js";
+import type { Target } from "../loader/target.js";
+import { UserError } from "../errors.js";
+import { checkName } from "../sdk/names.js";
+import { homeDir } from "../registry/home.js";
+import { listApps, liveState, newAppId, type AppRecord } from "../registry/apps.js";
+import { withNameLock } from "../registry/lock.js";
+import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
+import { controlRequest, controlSocketPath, ControlError } from "../supervisor/control.js";
+import { style } from "../ui/output.js";
+import { loadFailure, PendingSupervisor } from "./pending.js";
+import { deployTree } from "./tree.js";
+
+export interface DeployOptions {
+  name?: string;
+  host: string;
+  json: boolean;
+}
+
+export interface DeployResult {
+  name: string;
+  version: number;
+  urls: Record<string, string>;
+  manifest: AppManifest | undefined;
+  skipped: boolean;
+  id: string;
+}
+
+/** The live deployed instance of a name, if any (a crashed one is not live). */
+export function liveDeployment(name: string): AppRecord | undefined {
+  return listApps()
+    .filter((r) => r.name === name && r.state === "deployed")
+    .find((r) => liveState(r) === "deployed");
+}
+
+/** The live deployed instance last deployed from this file (the redeploy fast path). */
+function liveFromFile(target: Target): AppRecord | undefined {
+  const latest = listApps().filter((r) => r.state === "deployed" && r.file === target.path && liveState(r) === "deployed");
+  return latest.find((r) => listVersions(r.name)[0]?.selector === target.selector);
+}
+
+/**
+ * `nodal deploy`. A redeploy of a live app swaps the new snapshot into its supervisor. A first
+ * deploy starts a supervisor at once, so its Node start-up overlaps the build; the supervisor
+ * loads the build, names the app, and commits only once this CLI holds the name's lock.
+ */
+export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
+  const started = performance.now();
+  const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
+  const pending = guess ? undefined : PendingSupervisor.spawn(opts.host);
+  const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
+  const builder = new Builder(target.path, buildDir);
+  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}) };
+  try {
+    const build = await builder.build();
+    await builder.dispose();
+    let result: DeployResult;
+    if (guess) {
+      result = await withNameLock(guess.name, async () => {
+        const live = liveDeployment(guess.name);
+        if (!live) return startFresh(guess.name, opts.host, () => saveVersion(guess.name, build, meta));
+        return swapInto(live, build.hash, () => saveVersion(guess.name, build, meta), opts.name ? undefined : guess.name);
+      });
+    } else {
+      const manifest = await pending!.inspect(build, target.file, target.path, target.selector);
+      const name = checkNameForCli(opts.name ?? manifest.appName);
+      result = await withNameLock(name, async () => {
+        const live = liveDeployment(name);
+        // Deployed meanwhile (another deploy won the lock) or from another file: swap into it.
+        if (live) return swapInto(live, build.hash, () => saveVersion(name, build, meta));
+        return startFresh(name, opts.host, () => saveVersion(name, build, meta), pending);
+      });
+    }
+    printResult(result, opts.json, started);
+    return 0;
+  } finally {
+    pending?.release();
+    await builder.dispose();
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+}
+
+function checkNameForCli(name: string): string {
+  try {
+    return checkName("app", name);
+  } catch (error) {
+    throw new UserError("E_INVALID_NAME", (error as Error).message, "pass a valid --name");
+  }
+}
+
+/**
+ * Under the name's lock: swap a new version into a live instance through its control socket.
+ * Unchanged code (`hash` equals the live version's) is skipped. A version that fails is removed.
+ */
+export async function swapInto(live: AppRecord, hash: string | undefined, makeVersion: () => VersionRecord, expectName?: string): Promise<DeployResult> {
+  const latest = listVersions(live.name)[0];
+  if (hash !== undefined && latest && latest.n === live.version && latest.hash === hash) {
+    return { name: live.name, version: live.version, urls: live.urls, manifest: undefined, skipped: true, id: live.id };
+  }
+  const version = makeVersion();
+  try {
+    const res = await controlRequest<{ urls: Record<string, string>; version: number; manifest: AppManifest }>(
+      controlSocketPath(live.id),
+      "activate",
+      { version: version.n, ...(expectName ? { expectName } : {}) },
+      120_000,
+    );
+    return { name: live.name, version: res.version, urls: res.urls, manifest: res.manifest, skipped: false, id: live.id };
+  } catch (error) {
+    rmSync(versionDir(live.name, version.n), { recursive: true, force: true });
+    if (error instanceof ControlError) {
+      throw loadFailure(error.wire, `v${version.n} of "${live.name}" failed to start`, `v${live.version} is still serving; fix the error and deploy again`);
+    }
+    throw error;
+  }
+}
+
+/** Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue). */
+export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor): Promise<DeployResult> {
+  const version = makeVersion();
+  const supervisor = pending ?? PendingSupervisor.spawn(host);
+  try {
+    if (!pending) await supervisor.inspect(versionBuild(name, version), version.display, version.file, version.selector);
+    const crashed = listApps().filter((r) => r.name === name && r.state === "deployed").at(-1);
+    const id = crashed?.id ?? newAppId();
+    const res = await supervisor.go(id, name, version.n);
+    return { name, version: version.n, urls: res.urls, manifest: res.manifest, skipped: false, id };
+  } catch (error) {
+    rmSync(versionDir(name, version.n), { recursive: true, force: true });
+    throw error;
+  } finally {
+    if (!pending) supervisor.release();
+  }
+}
+
+export function printResult(result: DeployResult, json: boolean, started: number): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ name: result.name, version: result.version, urls: result.urls, id: result.id, skipped: result.skipped }, null, 2) + "\n");
+    return;
+  }
+  if (result.skipped) {
+    process.stdout.write(`${style("green", "✓")} Deployment skipped: no changes detected (${result.name} v${result.version} is live)\n`);
+    return;
+  }
+  if (result.manifest) process.stdout.write(deployTree(result.manifest, result.urls) + "\n");
+  const secs = ((performance.now() - started) / 1000).toFixed(2);
+  process.stdout.write(`${style("green", "✓")} App deployed in ${secs}s! 🎉 ${result.name} v${result.version}\n`);
+}
+
+export type { BuildOutput };

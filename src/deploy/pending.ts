@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BuildOutput } from "../loader/build.js";
+import type { AppManifest } from "../loader/manifest.js";
+import { UserError } from "../errors.js";
+import type { WireError } from "../engine/protocol.js";
+import { homeDir } from "../registry/home.js";
+import type { FromSupervisor, ToSupervisor } from "../supervisor/main.js";
+
+const SUPERVISOR_MAIN = fileURLToPath(new URL("../supervisor/main.js", import.meta.url));
+
+/** A load failure reported by a supervisor, as the user's error. */
+export function loadFailure(wire: WireError, what: string, hint?: string): UserError {
+  return new UserError((wire.code as never) ?? "E_LOAD_FAILED", `${what}: ${wire.message}`, wire.hint ?? hint);
+}
+
+/**
+ * A supervisor started before the deploy knows what it will run (see supervisor/main.ts):
+ * its Node start-up overlaps the build. Until `go` it has committed nothing.
+ */
+export class PendingSupervisor {
+  readonly child: ChildProcess;
+  #committed = false;
+  #exited: Promise<string>;
+
+  private constructor(host: string) {
+    const logFd = openSync(join(homeDir("logs"), "supervisors.log"), "a", 0o600);
+    this.child = spawn(process.execPath, [SUPERVISOR_MAIN, host], {
+      detached: true, // its own session: it outlives this CLI and the terminal
+      stdio: ["ignore", logFd, logFd, "ipc"],
+    });
+    closeSync(logFd);
+    this.#exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+    this.child.on("error", () => {});
+  }
+
+  static spawn(host: string): PendingSupervisor {
+    return new PendingSupervisor(host);
+  }
+
+  #request<T extends FromSupervisor["t"]>(msg: ToSupervisor, want: T): Promise<Extract<FromSupervisor, { t: T }>> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: FromSupervisor) => {
+        if (reply.t === want) resolve(reply as Extract<FromSupervisor, { t: T }>);
+        else if (reply.t === "failed") reject(reply.error);
+      };
+      this.child.on("message", onMessage);
+      this.#exited.then((how) =>
+        reject({ name: "Error", message: `the supervisor exited (${how}) before answering; see ${join(homeDir("logs"), "supervisors.log")}` }),
+      );
+      this.child.send(msg);
+    });
+  }
+
+  /** Loads the build in a worker; resolves to its manifest (the app's name among it). */
+  async inspect(build: BuildOutput, display: string, path: string, selector?: string): Promise<AppManifest> {
+    try {
+      const reply = await this.#request({ t: "inspect", build, display, path, ...(selector ? { selector } : {}) }, "manifest");
+      return reply.manifest;
+    } catch (wire) {
+      const w = wire as WireError;
+      throw new UserError((w.code as never) ?? "E_LOAD_FAILED", w.message, w.hint);
+    }
+  }
+
+  /** Commits: ports, registry record, control socket. Resolves once the app is healthy. */
+  async go(id: string, name: string, version: number): Promise<{ urls: Record<string, string>; manifest: AppManifest }> {
+    this.#committed = true;
+    try {
+      return await this.#request({ t: "go", id, name, version }, "healthy");
+    } catch (wire) {
+      throw loadFailure(wire as WireError, `v${version} of "${name}" failed to start`, "fix the error and deploy again");
+    }
+  }
+
+  /** Lets a committed supervisor live on alone; ends one that was never told to go. */
+  release(): void {
+    if (!this.#committed && this.child.exitCode === null) this.child.kill("SIGTERM");
+    if (this.child.connected) this.child.disconnect();
+    this.child.unref();
+  }
+}

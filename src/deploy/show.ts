@@ -1,0 +1,67 @@
+import { resolveApp } from "../registry/resolve.js";
+import { controlRequest, controlSocketPath } from "../supervisor/control.js";
+import { style, table } from "../ui/output.js";
+
+interface FunctionStatus {
+  name: string;
+  kind: "function" | "web";
+  url?: string;
+  schedule?: string;
+  nextRun?: string;
+  lastRun?: { startedAt: string; outcome: string; durationMs?: number };
+  volumes?: Record<string, string>;
+  secrets?: string[];
+}
+
+interface Status {
+  pid: number;
+  workerPids: number[];
+  functions: FunctionStatus[];
+  restarts: Record<string, number>;
+}
+
+/** `nodal app show`: the record, plus the live status from the app itself when it runs. */
+export async function showApp(name: string, json: boolean): Promise<void> {
+  const app = resolveApp(name);
+  let status: Status | undefined;
+  if (app.live === "deployed" || app.live === "ephemeral") {
+    status = await controlRequest<Status>(controlSocketPath(app.id), "status", {}, 5000).catch(() => undefined);
+  }
+  const functions: FunctionStatus[] = status?.functions ?? app.functions.map((f) => ({ name: f, kind: app.urls[f] ? ("web" as const) : ("function" as const), ...(app.urls[f] ? { url: app.urls[f] } : {}) }));
+  const out = {
+    id: app.id,
+    name: app.name,
+    state: app.live,
+    version: app.version,
+    file: app.file,
+    createdAt: app.createdAt,
+    stoppedAt: app.stoppedAt,
+    pids: status ? { supervisor: status.pid, workers: status.workerPids } : null,
+    restarts: status?.restarts ?? {},
+    functions,
+  };
+  if (json) {
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    return;
+  }
+  const lines = [
+    `${style("bold", app.name)} (${app.id})  ${app.live}  v${app.version}`,
+    `source   ${app.file}`,
+    `created  ${app.createdAt}${app.stoppedAt ? `   stopped ${app.stoppedAt}` : ""}`,
+  ];
+  if (status) lines.push(`pids     supervisor ${status.pid}; workers ${status.workerPids.join(", ") || "-"}`);
+  const crashes = Object.entries(status?.restarts ?? {}).filter(([, n]) => n > 0);
+  if (crashes.length) lines.push(style("red", `restarts ${crashes.map(([fn, n]) => `${fn}: ${n} crash restart${n > 1 ? "s" : ""}`).join("; ")}`));
+  lines.push("");
+  const rows = functions.map((f) => [
+    f.name,
+    f.kind,
+    f.url ?? f.schedule ?? "-",
+    f.nextRun ?? "-",
+    f.lastRun ? `${f.lastRun.outcome} at ${f.lastRun.startedAt}` : "-",
+    Object.entries(f.volumes ?? {}).map(([m, v]) => `${v}:${m}`).join(" ") || "-",
+    (f.secrets ?? []).join(" ") || "-",
+  ]);
+  lines.push(table(["Function", "Kind", "URL / schedule", "Next run", "Last run", "Volumes", "Secrets"], rows));
+  process.stdout.write(lines.join("\n") + "\n");
+}

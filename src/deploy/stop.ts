@@ -1,0 +1,44 @@
+import { UserError } from "../errors.js";
+import { saveApp } from "../registry/apps.js";
+import { withNameLock } from "../registry/lock.js";
+import { isSameProcess } from "../registry/proc.js";
+import { resolveApp } from "../registry/resolve.js";
+import { controlRequest, controlSocketPath } from "../supervisor/control.js";
+import { style } from "../ui/output.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops the instance NAME resolves to: asks it over its control socket (it drains and writes
+ * `stopped` itself), waits for its process to end, and escalates to SIGTERM/SIGKILL if it
+ * does not answer. A crashed app is just marked stopped.
+ */
+export async function stopApp(name: string, graceMs: number): Promise<void> {
+  const first = resolveApp(name);
+  if (first.live === "stopped") {
+    throw new UserError("E_INVALID_STATE", `app "${first.name}" is already stopped`, `start it again with \`nodal deploy ${first.file}\``);
+  }
+  await withNameLock(first.name, async () => {
+    const app = resolveApp(name);
+    if (app.live === "crashed") {
+      saveApp({ ...app, state: "stopped", stoppedAt: new Date().toISOString() });
+      process.stdout.write(`${style("green", "✓")} App ${app.name} (${app.id}) had crashed; marked stopped.\n`);
+      return;
+    }
+    if (app.live === "stopped") throw new UserError("E_INVALID_STATE", `app "${app.name}" is already stopped`);
+    const alive = () => isSameProcess(app.pid ?? undefined, app.pidStart ?? undefined);
+    try {
+      await controlRequest(controlSocketPath(app.id), "stop", { graceMs }, 5000);
+    } catch {
+      // No answer on the socket: fall back to the signal the supervisor also handles.
+      if (alive()) process.kill(app.pid!, "SIGTERM");
+    }
+    const deadline = Date.now() + graceMs + 5000;
+    while (alive() && Date.now() < deadline) await sleep(20);
+    if (alive()) {
+      process.kill(app.pid!, "SIGKILL");
+      saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
+    }
+    process.stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
+  });
+}

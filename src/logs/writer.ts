@@ -1,0 +1,70 @@
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { LOG_FILE, type LogRecord } from "./record.js";
+
+export interface LogWriterOptions {
+  /** Rotate when the file passes this size; default 20 MiB. */
+  maxBytes?: number;
+  /** Rotated files kept (`app.log.1` newest … `app.log.N`); default 5. */
+  keep?: number;
+}
+
+/**
+ * Appends log records to `DIR/app.log`, one JSON object a line. Records are batched per event
+ * loop turn and written with one synchronous write: order is kept, nothing is dropped under
+ * bursts, and a record is readable at most one turn after it was printed. Rotation renames
+ * `app.log` → `app.log.1` → … and drops the oldest beyond `keep`.
+ */
+export class LogWriter {
+  readonly dir: string;
+  #fd: number;
+  #size: number;
+  #batch: string[] = [];
+  #scheduled = false;
+  #maxBytes: number;
+  #keep: number;
+
+  constructor(dir: string, opts: LogWriterOptions = {}) {
+    this.dir = dir;
+    this.#maxBytes = opts.maxBytes ?? Number(process.env.NODAL_LOG_MAX_BYTES || 20 * 1024 * 1024);
+    this.#keep = opts.keep ?? 5;
+    this.#fd = openSync(join(dir, LOG_FILE), "a", 0o600);
+    this.#size = fstatSync(this.#fd).size;
+  }
+
+  write(record: LogRecord): void {
+    this.#batch.push(JSON.stringify(record) + "\n");
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes everything batched so far (also called before exit). */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#batch.length === 0) return;
+    const text = this.#batch.join("");
+    this.#batch = [];
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.#fd, buf, off);
+    this.#size += buf.length;
+    if (this.#size >= this.#maxBytes) this.#rotate();
+  }
+
+  #rotate(): void {
+    closeSync(this.#fd);
+    const base = join(this.dir, LOG_FILE);
+    rmSync(`${base}.${this.#keep}`, { force: true });
+    for (let i = this.#keep - 1; i >= 1; i--) if (existsSync(`${base}.${i}`)) renameSync(`${base}.${i}`, `${base}.${i + 1}`);
+    renameSync(base, `${base}.1`);
+    this.#fd = openSync(base, "a", 0o600);
+    this.#size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.#fd);
+  }
+}
