@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 // The only place that turns an outcome into an exit code: everything beneath throws.
-// It exits explicitly: `deploy` imports the app module to describe it, and an app's
-// top-level timers must not keep the CLI alive.
+// It exits explicitly (an app module imported by a command may hold timers), but only once
+// stdout and stderr are flushed: writes to a pipe are asynchronous, and exiting early would
+// cut long output such as `app logs --tail 100000`.
 import { main, exitCodeFor } from "../dist/cli.js";
 
+function exit(code) {
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write("", done);
+  process.stderr.write("", done);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(typeof code === "number" ? code : 0),
-  (error) => process.exit(exitCodeFor(error)),
+  (code) => exit(typeof code === "number" ? code : 0),
+  (error) => exit(exitCodeFor(error)),
 );

@@ -9,6 +9,8 @@ export function processStartTime(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Field 2 (comm) may hold spaces and parentheses: count fields after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // A zombie (state Z) has exited; it only waits for a parent that may never reap it.
+    if (fields[0] === "Z") return undefined;
     return fields[19]; // field 22 overall
   } catch {
     return undefined;
