@@ -40,7 +40,7 @@ web.listen(Number(process.env.PORT), "127.0.0.1");
 `;
 
 /** The tools compared: the file edited, its content for a version, and how to start it. */
-const TOOLS = [
+const ALL_TOOLS = [
   {
     name: "nodal serve",
     file: "app.ts",
@@ -70,6 +70,9 @@ const TOOLS = [
     command: (port) => ({ cmd: join(BIN_DIR, "nodemon"), args: ["--quiet", "--delay", "0", "server.js"], env: { PORT: String(port) } }),
   },
 ];
+
+/** BENCH_TOOLS=nodal,tsx narrows a run to some tools (for quick local checks). */
+const TOOLS = ALL_TOOLS.filter((t) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(",").some((n) => t.name.includes(n)));
 
 /** The exact command line shown in the notes (paths relative to the repo / temp dir). */
 const shownCommand = {

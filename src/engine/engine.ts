@@ -84,6 +84,7 @@ export class Engine {
   #stopping = false;
   #restarts = new Map<string, { attempts: number; since: number; total: number }>();
   #queue: Promise<unknown> = Promise.resolve();
+  #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
 
   constructor(opts: EngineOptions) {
@@ -110,6 +111,19 @@ export class Engine {
     const web = [...(this.#current?.web.values() ?? [])].flat();
     const fns = [...this.#pools.values()].flatMap((p) => p.workers);
     return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => w.pid!);
+  }
+
+  /** A spare worker; the pool refills a moment later, off the path of whatever needed it. */
+  #takeSpare(): Worker {
+    const worker = this.#spares.take();
+    if (!this.#refill) {
+      this.#refill = setTimeout(() => {
+        this.#refill = undefined;
+        if (!this.#stopping) this.#spares.fill();
+      }, 200);
+      this.#refill.unref();
+    }
+    return worker;
   }
 
   #newWorker(): Worker {
@@ -144,7 +158,7 @@ export class Engine {
    * reuses the loaded worker.
    */
   async prepare(build: BuildOutput): Promise<AppManifest> {
-    const worker = this.#spares.take();
+    const worker = this.#takeSpare();
     try {
       const manifest = await this.#load(worker, build, {});
       this.#prepared = { hash: build.hash, worker, manifest };
@@ -169,7 +183,7 @@ export class Engine {
     const prepared = this.#prepared?.hash === build.hash ? this.#prepared : undefined;
     this.#prepared = undefined;
     const guessEnv = prepared ? {} : (firstWeb?.env ?? {});
-    const inspector = prepared?.worker ?? this.#spares.take();
+    const inspector = prepared?.worker ?? this.#takeSpare();
     const fresh: Worker[] = [inspector];
     try {
       const manifest = prepared?.manifest ?? (await this.#load(inspector, build, guessEnv));
@@ -190,7 +204,7 @@ export class Engine {
             inspectorUsed = true;
             worker = inspector;
           } else {
-            worker = this.#spares.take();
+            worker = this.#takeSpare();
             fresh.push(worker);
             await this.#load(worker, build, spec.env);
           }
@@ -244,9 +258,11 @@ export class Engine {
       this.#resetPools(manifest);
       this.#spares.setPreload(build.externals);
       if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, webSpecs.length));
+      else this.#spares.fill();
       return { version, urls: this.urls, ms: performance.now() - started };
     } catch (error) {
       await Promise.all(fresh.map((w) => w.stop(500)));
+      this.#spares.fill();
       throw toLoadError(error);
     }
   }
@@ -286,7 +302,7 @@ export class Engine {
 
   async #functionWorker(spec: FunctionSpec): Promise<Worker> {
     const version = this.#current!;
-    const worker = this.#spares.take();
+    const worker = this.#takeSpare();
     try {
       await this.#load(worker, version.build, spec.env);
       await worker.start(spec.name);
@@ -313,7 +329,7 @@ export class Engine {
       await new Promise((r) => setTimeout(r, delay));
       if (this.#current !== version || this.#stopping) return;
       const spec = version.manifest.functions.find((f) => f.name === fn)!;
-      const replacement = this.#spares.take();
+      const replacement = this.#takeSpare();
       try {
         await this.#load(replacement, version.build, spec.env);
         await replacement.start(fn);
@@ -348,7 +364,7 @@ export class Engine {
   /** Runs the app's local entrypoint in a worker of its own, with `argv`. */
   async runEntrypoint(argv: string[]): Promise<unknown> {
     const version = this.#current!;
-    const worker = this.#spares.take();
+    const worker = this.#takeSpare();
     try {
       await this.#load(worker, version.build, {});
       const id = 0;
@@ -371,6 +387,7 @@ export class Engine {
   /** Stops everything: ports closed, workers drained within the grace period, then killed. */
   async stop(graceMs = this.opts.drainGraceMs): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#refill);
     await this.#queue;
     await Promise.all([...this.#doors.values()].map((d) => d.close()));
     this.#doors.clear();

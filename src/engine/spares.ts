@@ -17,13 +17,15 @@ export class SparePool {
     this.#make = make;
   }
 
-  /** A booted spare if one is there, else a new worker. Refills in the background. */
+  /**
+   * A booted spare if one is there, else a new worker. The pool is refilled by `fill()`, which
+   * the engine calls once an activation is done: booting a replacement while the new version
+   * loads would take the CPU the reload needs.
+   */
   take(): Worker {
     let worker: Worker | undefined;
     while ((worker = this.#spares.shift()) && !worker.alive);
-    worker ??= this.#spawn();
-    setImmediate(() => this.fill());
-    return worker;
+    return worker ?? this.#spawn();
   }
 
   /** Packages to import in spares from now on. */

@@ -11,6 +11,9 @@ import { describeApp, findApp, type Discovered } from "../loader/discover.js";
 import { App, Function_, WebFunction } from "../sdk/app.js";
 import { RemoteError } from "../sdk/errors.js";
 import { setRuntime } from "../sdk/runtime.js";
+// The whole SDK, as app bundles import it: loaded while this worker is a spare, not when a
+// reload is waiting for it.
+import "../sdk/index.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 import { toWire } from "./protocol.js";
 

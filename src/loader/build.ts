@@ -46,7 +46,6 @@ export class Builder {
   readonly entry: string;
   readonly outDir: string;
   #ctx: BuildContext | undefined;
-  #externals = new Set<string>();
 
   constructor(entry: string, outDir: string) {
     this.entry = resolve(entry);
@@ -78,7 +77,6 @@ export class Builder {
         plugins: [this.#resolvePlugin()],
       });
     }
-    this.#externals.clear();
     let result;
     try {
       result = await this.#ctx.rebuild();
@@ -100,7 +98,13 @@ export class Builder {
     const inputs = Object.keys(result.metafile!.inputs)
       .filter((p) => !p.startsWith("<") && !p.includes("node_modules"))
       .map((p) => resolve(cwd, p.replace(/^file:/, "")));
-    return { file, hash, inputs, externals: [...this.#externals], ms: performance.now() - started };
+    // From the metafile, not from our resolver's calls: an incremental rebuild does not
+    // resolve unchanged files again.
+    const externals = new Set<string>();
+    for (const input of Object.values(result.metafile!.inputs)) {
+      for (const imp of input.imports) if (imp.external && isAbsolute(imp.path) && imp.path !== SDK_ENTRY) externals.add(imp.path);
+    }
+    return { file, hash, inputs, externals: [...externals], ms: performance.now() - started };
   }
 
   async dispose(): Promise<void> {
@@ -109,7 +113,6 @@ export class Builder {
   }
 
   #resolvePlugin(): Plugin {
-    const externals = this.#externals;
     const fallback = createRequire(join(NODAL_ROOT, "package.json"));
     return {
       name: "nodal-resolve",
@@ -127,7 +130,6 @@ export class Builder {
               return { errors: found.errors };
             }
           }
-          externals.add(path);
           return { path, external: true };
         });
       },

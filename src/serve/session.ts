@@ -7,7 +7,7 @@ import { newAppId } from "../registry/apps.js";
 import type { LogRecord } from "../logs/record.js";
 import { AppHost } from "../supervisor/host.js";
 import { lifecycle, style } from "../ui/output.js";
-import { Watcher } from "./watcher.js";
+import { QUIET_MS, Watcher } from "./watcher.js";
 
 export interface ServeOptions {
   host: string;
@@ -79,25 +79,38 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
     running = true;
     do {
       again = false;
-      const changed = [...triggers].map((f) => relative(process.cwd(), f) || f);
-      triggers.clear();
+      // Files stay in `triggers` until a report names them: a superseded round's files are
+      // reported with the round that finally swaps.
+      const round = [...triggers];
+      const changed = round.map((f) => relative(process.cwd(), f) || f).sort();
+      const reported = () => {
+        for (const f of round) triggers.delete(f);
+        if (triggers.size > 0) since = performance.now();
+      };
       const t0 = since;
       try {
         const build = await builder.build();
+        // Swap only once the burst of file events has been quiet for a moment.
+        const quietIn = QUIET_MS - (performance.now() - watcher.lastEventAt);
+        if (quietIn > 0) await new Promise((r) => setTimeout(r, quietIn));
         if (again) continue; // superseded: build the newest state instead
-        await watcher.setFiles(build.inputs);
         if (build.hash === current.build.hash) {
+          reported();
+          await watcher.setFiles(build.inputs);
           lifecycle(`${changed.join(", ")} changed; the build is identical, nothing to reload`);
           continue;
         }
         const urlsBefore = JSON.stringify(engine.urls);
         const act = await host.activate(build, current.n + 1);
         current = act.version;
+        reported();
         const ms = Math.round(performance.now() - t0);
         lifecycle(`reloaded ${style("green", `v${current.n}`)} in ${ms} ms (changed: ${changed.join(", ")})`);
         host.system(`reloaded v${current.n} (changed: ${changed.join(", ")})`);
+        await watcher.setFiles(build.inputs);
         if (JSON.stringify(act.urls) !== urlsBefore) printUrls(act.urls, current.manifest.functions.length);
       } catch (error) {
+        reported();
         if (error instanceof BuildError) {
           const files = error.messages.flatMap((m) => (m.location?.file ? [m.location.file] : []));
           await watcher.setFiles([...new Set([...current.build.inputs, ...files.map((f) => resolvePath(builder, f))])]);

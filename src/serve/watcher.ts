@@ -2,8 +2,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { FSWatcher } from "chokidar";
 
-/** Quiet time that closes a burst of file events, and the longest a burst may delay a reload. */
-const QUIET_MS = 8;
+/**
+ * Events are reported after 1 ms (a build may start at once); `lastEventAt` lets the caller
+ * hold the swap until a burst has been quiet for `QUIET_MS`, so 50 files written at once
+ * still make one reload while the build overlaps the wait.
+ */
+const REPORT_MS = 1;
+export const QUIET_MS = 8;
 const MAX_WAIT_MS = 100;
 /**
  * chokidar drops a `change` that comes within 50 ms of the previous one for the same file
@@ -65,12 +70,16 @@ export class Watcher {
     this.#queue(path);
   }
 
+  /** When the last file event arrived (performance.now()). */
+  lastEventAt = 0;
+
   #queue(path: string): void {
+    this.lastEventAt = performance.now();
     if (this.#pending.size === 0) this.#burstStart = performance.now();
     this.#pending.add(path);
     clearTimeout(this.#timer);
     const waited = performance.now() - this.#burstStart;
-    this.#timer = setTimeout(() => void this.#flush(), waited >= MAX_WAIT_MS ? 0 : QUIET_MS);
+    this.#timer = setTimeout(() => void this.#flush(), waited >= MAX_WAIT_MS ? 0 : REPORT_MS);
   }
 
   async #flush(): Promise<void> {
