@@ -8,10 +8,11 @@ export default defineCommand({
   options: (cmd) =>
     cmd
       .option("--port <port>", "port of the first web function (exactly; others take the next free ones)", parsePort)
-      .option("--host <host>", "address to bind", "127.0.0.1"),
+      .option("--host <host>", "address to bind", "127.0.0.1")
+      .option("--no-schedules", "do not fire the app's schedules"),
   async run([file], opts) {
     const { parseTarget } = await import("../loader/target.js");
     const { serve } = await import("../serve/session.js");
-    return serve(parseTarget(file!), { host: opts.host, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+    return serve(parseTarget(file!), { host: opts.host, schedules: opts.schedules !== false, ...(opts.port !== undefined ? { port: opts.port } : {}) });
   },
 });

@@ -1,12 +1,6 @@
-import { Cron } from "../sdk/schedule.js";
 import type { AppManifest, ScheduleSpec } from "../loader/manifest.js";
+import { nextRun } from "../engine/schedule-time.js";
 import { style } from "../ui/output.js";
-
-/** When a schedule runs next: a Cron from the wall clock, a Period one period after now (deploy restarts it). */
-export function nextRun(schedule: ScheduleSpec, from = new Date()): Date {
-  if (schedule.kind === "cron") return new Cron(schedule.expression, { timezone: schedule.timezone }).next(from);
-  return new Date(from.getTime() + schedule.seconds * 1000);
-}
 
 export function describeSchedule(s: ScheduleSpec): string {
   return s.kind === "cron" ? `cron "${s.expression}"${s.timezone !== "UTC" ? ` ${s.timezone}` : ""}` : `every ${s.seconds}s`;

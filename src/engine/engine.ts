@@ -130,7 +130,7 @@ export class Engine {
     const worker = new Worker({
       cwd: this.opts.cwd,
       onLine: (w, stream, line) =>
-        this.opts.onLog({ time: new Date(), function: w.fn ?? "app", worker: w.id, stream, line: maskSecrets(line, this.#secrets) }),
+        this.opts.onLog({ time: new Date(), function: w.fn ?? "app", worker: w.label ?? w.id, stream, line: maskSecrets(line, this.#secrets) }),
       onMessage: (w, msg) => this.#onWorkerMessage(w, msg),
     });
     return worker;
@@ -291,7 +291,9 @@ export class Engine {
     const old = [...this.#pools.values()];
     this.#pools.clear();
     for (const spec of manifest.functions.filter((f) => f.kind === "function")) {
-      this.#pools.set(spec.name, new FunctionPool(spec, (s) => this.#functionWorker(s)));
+      const pool = new FunctionPool(spec, (s) => this.#functionWorker(s));
+      this.#pools.set(spec.name, pool);
+      void pool.warm();
     }
     for (const pool of old) {
       const done = pool.close(this.opts.drainGraceMs);
@@ -348,7 +350,7 @@ export class Engine {
   }
 
   /** Runs a (non-web) function of the live version in its own pool of workers. */
-  async call(fn: string, args: unknown[]): Promise<unknown> {
+  async call(fn: string, args: unknown[], opts: Parameters<FunctionPool["call"]>[1] = {}): Promise<unknown> {
     const pool = this.#pools.get(fn);
     if (!pool) {
       const known = [...this.#pools.keys()];
@@ -358,7 +360,7 @@ export class Engine {
         known.length ? `its functions: ${known.join(", ")}` : "it declares no app.function()",
       );
     }
-    return pool.call(args);
+    return pool.call(args, opts);
   }
 
   /** Runs the app's local entrypoint in a worker of its own, with `argv`. */

@@ -6,6 +6,9 @@ import { Worker, WorkerError } from "./worker.js";
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
 export type WorkerFactory = (spec: FunctionSpec) => Promise<Worker>;
 
+/** Call ids are unique across pools: results are routed by id. */
+let nextCall = 1;
+
 interface Slot {
   worker: Worker;
   inFlight: number;
@@ -23,7 +26,6 @@ export class FunctionPool {
   #starting = 0;
   #waiting: ((slot: Slot) => void)[] = [];
   #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #nextCall = 1;
   #closed = false;
 
   constructor(spec: FunctionSpec, make: WorkerFactory) {
@@ -44,23 +46,29 @@ export class FunctionPool {
     else call.reject(remoteError(msg.error!));
   }
 
-  /** One call with the function's retry policy. */
-  async call(args: unknown[]): Promise<unknown> {
+  /**
+   * One call with the function's retry policy. `label` (a scheduled run's id) tags the log
+   * lines its worker prints; `onAttempt` hears of each retry.
+   */
+  async call(args: unknown[], opts: { label?: string; onRetry?: (attempt: number, error: Error, delaySec: number) => void } = {}): Promise<unknown> {
     const { maxRetries, backoffCoefficient, initialDelaySec, maxDelaySec } = this.spec.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(args);
+        return await this.#attempt(args, opts.label);
       } catch (error) {
         if (attempt >= maxRetries || this.#closed) throw error;
         const delaySec = Math.min(initialDelaySec * backoffCoefficient ** attempt, maxDelaySec);
+        opts.onRetry?.(attempt + 1, error as Error, delaySec);
         await new Promise((r) => setTimeout(r, delaySec * 1000));
       }
     }
   }
 
-  async #attempt(args: unknown[]): Promise<unknown> {
+  async #attempt(args: unknown[], label: string | undefined): Promise<unknown> {
     const slot = await this.#acquire();
-    const id = this.#nextCall++;
+    const id = nextCall++;
+    // Lines are tagged with the label until the worker's next call (output may trail the result).
+    slot.worker.label = label;
     const result = new Promise<unknown>((resolve, reject) => this.#calls.set(id, { resolve, reject }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -90,6 +98,30 @@ export class FunctionPool {
     }
   }
 
+  /** Keeps `minContainers` workers running even when idle (a dead one is replaced). */
+  async warm(): Promise<void> {
+    while (!this.#closed && this.#slots.length + this.#starting < this.spec.minContainers) {
+      this.#starting++;
+      try {
+        this.#add(await this.#make(this.spec), 0);
+      } catch {
+        return; // a worker that cannot start is reported when a call needs it
+      } finally {
+        this.#starting--;
+      }
+    }
+  }
+
+  #add(worker: Worker, inFlight: number): Slot {
+    const slot = { worker, inFlight };
+    this.#slots.push(slot);
+    void worker.exited.then(() => {
+      this.#retire(slot);
+      if (!this.#closed) void this.warm();
+    });
+    return slot;
+  }
+
   async #acquire(): Promise<Slot> {
     if (this.#closed) throw new WorkerError(`function "${this.spec.name}" is stopping`);
     const free = this.#slots.find((s) => s.inFlight < this.spec.concurrency && s.worker.alive);
@@ -100,11 +132,7 @@ export class FunctionPool {
     if (this.#slots.length + this.#starting < this.spec.maxContainers) {
       this.#starting++;
       try {
-        const worker = await this.#make(this.spec);
-        const slot = { worker, inFlight: 1 };
-        this.#slots.push(slot);
-        void worker.exited.then(() => this.#retire(slot));
-        return slot;
+        return this.#add(await this.#make(this.spec), 1);
       } finally {
         this.#starting--;
       }
@@ -131,10 +159,14 @@ export class FunctionPool {
     if (waiter) void this.#acquire().then(waiter);
   }
 
-  /** Stops every worker (in-flight calls fail with "stopping"). */
+  /** Takes no new calls, lets calls in flight finish within `graceMs`, then stops every worker. */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#slots.map((s) => s.worker.stop(graceMs)));
+    const deadline = Date.now() + graceMs;
+    while (this.#slots.some((s) => s.inFlight > 0 && s.worker.alive) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(this.#slots.map((s) => s.worker.stop(1000)));
     this.#slots = [];
   }
 }

@@ -34,6 +34,8 @@ export class Worker {
   readonly child: ChildProcess;
   /** Set once `start` picks the function it serves. */
   fn: string | undefined;
+  /** What its output lines are tagged with instead of its id (a scheduled run's id). */
+  label: string | undefined;
   /** The build this worker loaded. */
   bundle: string | undefined;
   /** Resolves when the process has exited (never rejects). */

@@ -5,7 +5,8 @@ import { InvalidError } from "./errors.js";
 import { FunctionCall } from "./function-call.js";
 import { checkName } from "./names.js";
 import { checkOptions, type FunctionOptions, type WebAppOptions, type WebEndpointOptions, ALLOWED_KEYS } from "./options.js";
-import { getRuntime } from "./runtime.js";
+import { getRuntime, type Runtime } from "./runtime.js";
+import { remoteRuntime } from "./from-name.js";
 
 /** A Node request listener: what `webApp` factories return (an express app is one). */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -74,15 +75,32 @@ export abstract class FunctionBase {
 export class Function_<A extends unknown[] = unknown[], R = unknown> extends FunctionBase {
   readonly kind = "function" as const;
   readonly handler: (...args: A) => R | Promise<R>;
+  #runtime: Runtime | undefined;
 
   constructor(app: App, options: FunctionOptions, handler: (...args: A) => R | Promise<R>, location?: string) {
     super(app, options, location);
     this.handler = handler;
   }
 
+  /**
+   * A function of a deployed or served app, callable from any Node script or another app.
+   *
+   * @example
+   * const square = Function.fromName("my-app", "square");
+   * await square.remote(7);
+   */
+  static fromName<A extends unknown[] = unknown[], R = unknown>(appName: string, name: string): Function_<A, R> {
+    const fn = new Function_<A, R>(new App(appName), { name }, () => {
+      throw new InvalidError(`function "${name}" of app "${appName}" runs only remotely; use .remote()`);
+    });
+    fn.#runtime = remoteRuntime(appName);
+    return fn;
+  }
+
   /** Runs in the function's own worker, honouring its options; resolves to the return value. */
   async remote(...args: A): Promise<Awaited<R>> {
-    return (await getRuntime(this.name).call(this.name, args)) as Awaited<R>;
+    const runtime = this.#runtime ?? getRuntime(this.name);
+    return (await runtime.call(this.name, args)) as Awaited<R>;
   }
 
   /** Runs in the caller's process. */

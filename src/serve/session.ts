@@ -11,6 +11,8 @@ import { QUIET_MS, Watcher } from "./watcher.js";
 
 export interface ServeOptions {
   host: string;
+  /** Run the app's schedules too, as `modal serve` does (`--no-schedules` turns them off). */
+  schedules: boolean;
   port?: number;
 }
 
@@ -19,7 +21,7 @@ const STOP_GRACE_MS = 3000;
 /** Prints a log record: a function's line as `api | hello`, the app's own as a lifecycle line. */
 export function printRecord(record: LogRecord): void {
   if (record.stream === "system") {
-    if (record.function !== "nodal") lifecycle(record.line, process.stderr);
+    if (record.function !== "nodal") lifecycle(`${record.function}: ${record.line}`, process.stderr);
     return;
   }
   const stream = record.stream === "stderr" ? process.stderr : process.stdout;
@@ -37,6 +39,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   const builder = new Builder(target.path, buildDir);
   const host = new AppHost({
     kind: "ephemeral",
+    schedules: opts.schedules,
     file: target.file,
     path: target.path,
     echo: printRecord,

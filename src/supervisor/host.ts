@@ -1,5 +1,9 @@
 import type { Server } from "node:net";
-import { rmSync } from "node:fs";
+import { appendFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { deserialize, serialize } from "node:v8";
+import { Scheduler } from "../engine/scheduler.js";
+import { describeSchedule } from "../deploy/tree.js";
 import type { BuildOutput } from "../loader/build.js";
 import { Engine, type Activation, type EngineEvent, type EngineOptions, type LogEntry } from "../engine/engine.js";
 import { homeDir } from "../registry/home.js";
@@ -19,6 +23,8 @@ export interface HostOptions {
   echo?: (record: LogRecord) => void;
   /** Extra control operations (deploy's `activate`). */
   control?: Record<string, ControlHandler>;
+  /** Fire schedules (`serve --no-schedules` turns them off). */
+  schedules: boolean;
 }
 
 /** Who the instance is: decided by `start` (a deploy learns its name only after loading). */
@@ -41,6 +47,8 @@ export class AppHost {
   #early: LogRecord[] = [];
   record: AppRecord | undefined;
   #control: Server | undefined;
+  readonly scheduler: Scheduler | undefined;
+  #runsFile: string | undefined;
   #stopped: Promise<void> | undefined;
   /** Called when `nodal app stop` asks this instance to stop; default: stop here. */
   onStopRequested: (() => void) | undefined;
@@ -52,6 +60,15 @@ export class AppHost {
       onLog: (e) => this.#log(fromEntry(e)),
       onEvent: (e) => this.system(describeEvent(e), e.fn),
     });
+    if (opts.schedules) {
+      this.scheduler = new Scheduler({
+        call: (fn, label, onRetry) => this.engine.call(fn, [], { label, onRetry }),
+        log: (fn, source, line) => this.#log({ time: new Date().toISOString(), function: fn, source, stream: "system", line }),
+        record: (run) => {
+          if (this.#runsFile) appendFileSync(this.#runsFile, JSON.stringify(run) + "\n", { mode: 0o600 });
+        },
+      });
+    }
   }
 
   /** A lifecycle line in the app's log (`stream: "system"`). */
@@ -68,6 +85,7 @@ export class AppHost {
   /** Loads the first version, then records the instance and opens its control socket. */
   async start(build: BuildOutput, version: number, who: Identity): Promise<Activation> {
     this.#logs = new LogWriter(homeDir("logs", who.id));
+    this.#runsFile = join(homeDir("logs", who.id), "runs.jsonl");
     for (const r of this.#early.splice(0)) this.#logs.write(r);
     const act = await this.engine.activate(build);
     const manifest = act.version.manifest;
@@ -86,6 +104,7 @@ export class AppHost {
     };
     saveApp(this.record);
     this.#control = await serveControl(controlSocketPath(who.id), (op, body) => this.#handle(op, body));
+    this.scheduler?.update(manifest, true);
     this.system(`${this.opts.kind === "deployed" ? "deployed" : "serving"} v${version}`);
     return act;
   }
@@ -104,24 +123,33 @@ export class AppHost {
       functions: act.version.manifest.functions.map((f) => f.name),
     };
     saveApp(this.record);
+    // A deploy restarts Periods (as Modal does); a serve reload keeps their rhythm.
+    this.scheduler?.update(act.version.manifest, this.opts.kind === "deployed");
     return act;
   }
 
   status(): Record<string, unknown> {
     const v = this.engine.current;
+    const schedules = this.scheduler?.status() ?? {};
     return {
       id: this.record?.id,
       version: this.record?.version,
       pid: process.pid,
       workerPids: this.engine.pids,
       urls: this.engine.urls,
-      functions: v?.manifest.functions.map((f) => ({
-        name: f.name,
-        kind: f.kind,
-        ...(this.engine.urls[f.name] ? { url: this.engine.urls[f.name] } : {}),
-        volumes: f.volumes,
-        secrets: f.secretNames,
-      })),
+      functions: v?.manifest.functions.map((f) => {
+        const sched = schedules[f.name];
+        return {
+          name: f.name,
+          kind: f.kind,
+          ...(this.engine.urls[f.name] ? { url: this.engine.urls[f.name] } : {}),
+          ...(f.schedule ? { schedule: describeSchedule(f.schedule) } : {}),
+          ...(sched?.nextRun ? { nextRun: sched.nextRun } : {}),
+          ...(sched?.lastRun ? { lastRun: { startedAt: sched.lastRun.startedAt, outcome: sched.lastRun.outcome, durationMs: sched.lastRun.durationMs, id: sched.lastRun.id } } : {}),
+          volumes: f.volumes,
+          secrets: f.secretNames,
+        };
+      }),
       restarts: this.engine.restartCounts,
     };
   }
@@ -132,8 +160,12 @@ export class AppHost {
         return { pid: process.pid };
       case "status":
         return this.status();
-      case "call":
-        return this.engine.call(String(body.fn), (body.args as unknown[]) ?? []);
+      case "call": {
+        // Arguments and results travel as v8-serialized (structured clone) data, base64 in JSON.
+        const args = deserialize(Buffer.from(String(body.args), "base64")) as unknown[];
+        const value = await this.engine.call(String(body.fn), args);
+        return { value: serialize(value).toString("base64") };
+      }
       case "stop":
         setImmediate(() => (this.onStopRequested ? this.onStopRequested() : void this.stop(Number(body.graceMs ?? 10_000))));
         return { stopping: true };
@@ -150,6 +182,7 @@ export class AppHost {
     this.#stopped ??= (async () => {
       this.system(`stopping (grace ${graceMs} ms)`);
       this.#control?.close();
+      this.scheduler?.stop();
       await this.engine.stop(graceMs);
       if (this.record) {
         rmSync(controlSocketPath(this.record.id), { force: true });

@@ -36,6 +36,7 @@ let appName = "";
 function makeHost(display: string, path: string, selector: string | undefined): AppHost {
   const h: AppHost = new AppHost({
     kind: "deployed",
+    schedules: true,
     file: display,
     path,
     engine: {

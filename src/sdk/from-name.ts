@@ -1,0 +1,37 @@
+import { deserialize, serialize } from "node:v8";
+import { NotFoundError, RemoteError } from "./errors.js";
+import type { Runtime } from "./runtime.js";
+
+/**
+ * Calls a function of a deployed or served app through its supervisor's owner-only control
+ * socket (`$NODAL_HOME/run/APP_ID.sock`). Modules are imported lazily: app code that never
+ * calls `Function.fromName` does not pay for the registry.
+ */
+export function remoteRuntime(appName: string): Runtime {
+  return {
+    async call(fn, args) {
+      const { listApps, liveState } = await import("../registry/apps.js");
+      const { controlRequest, controlSocketPath, ControlError } = await import("../supervisor/control.js");
+      const live = listApps()
+        .filter((r) => r.name === appName && (liveState(r) === "deployed" || liveState(r) === "ephemeral"))
+        .sort((a, b) => (a.state === "deployed" ? -1 : 0) - (b.state === "deployed" ? -1 : 0));
+      if (live.length === 0) throw new NotFoundError(`no running app named "${appName}" (deploy it with \`nodal deploy\` or serve it with \`nodal serve\`)`);
+      let payload: string;
+      try {
+        payload = serialize(args).toString("base64");
+      } catch (error) {
+        throw new TypeError(`function "${fn}": an argument cannot cross a process boundary (${(error as Error).message})`);
+      }
+      try {
+        const res = await controlRequest<{ value: string }>(controlSocketPath(live[0]!.id), "call", { fn, args: payload }, 24 * 3600 * 1000);
+        return deserialize(Buffer.from(res.value, "base64"));
+      } catch (error) {
+        if (error instanceof ControlError) {
+          if (error.wire.code === "E_NOT_FOUND") throw new NotFoundError(error.wire.message);
+          throw new RemoteError(error.wire.name, error.wire.message, error.wire.stack);
+        }
+        throw error;
+      }
+    },
+  };
+}
