@@ -1,6 +1,6 @@
 import { FunctionTimeoutError, RemoteError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
-import type { FromWorker, WireError } from "./protocol.js";
+import { isCloneError, type FromWorker, type WireError } from "./protocol.js";
 import { Worker, WorkerError } from "./worker.js";
 
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
@@ -87,7 +87,7 @@ export class FunctionPool {
       }
       return await Promise.race([result, timeout, died]);
     } catch (error) {
-      if ((error as Error).name === "DataCloneError") {
+      if (isCloneError(error)) {
         throw new TypeError(`function "${this.spec.name}": an argument cannot cross a process boundary (${(error as Error).message})`);
       }
       throw error;

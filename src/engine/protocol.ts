@@ -42,3 +42,9 @@ export function toWire(error: unknown): WireError {
   }
   return { name: "Error", message: String(error) };
 }
+
+/** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
+export function isCloneError(error: unknown): boolean {
+  const e = error as Error | undefined;
+  return e?.name === "DataCloneError" || /could not be cloned/.test(e?.message ?? "");
+}

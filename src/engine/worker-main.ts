@@ -15,7 +15,7 @@ import { setRuntime } from "../sdk/runtime.js";
 // reload is waiting for it.
 import "../sdk/index.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
-import { toWire } from "./protocol.js";
+import { isCloneError, toWire } from "./protocol.js";
 
 process.setSourceMapsEnabled(true);
 
@@ -46,7 +46,7 @@ setRuntime({
 });
 
 function cloneError(fn: string, error: unknown): Error {
-  if ((error as Error)?.name === "DataCloneError") {
+  if (isCloneError(error)) {
     return new TypeError(`function "${fn}": an argument cannot cross a process boundary (${(error as Error).message})`);
   }
   return error as Error;

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { AppManifest } from "../loader/manifest.js";
 import { LineSplitter } from "./lines.js";
-import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+import { isCloneError, type FromWorker, type ToWorker, type WireError } from "./protocol.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("./worker-main.js", import.meta.url));
 const STDERR_TAIL_LINES = 30;
@@ -104,7 +104,8 @@ export class Worker {
     try {
       this.child.send(msg, handle as never);
       return true;
-    } catch {
+    } catch (error) {
+      if (isCloneError(error)) throw error; // the caller names the function
       return false;
     }
   }
