@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { describeApp, findApp, type Discovered } from "../loader/discover.js";
 import { App, Function_, WebFunction } from "../sdk/app.js";
 import { RemoteError } from "../sdk/errors.js";
-import { setRuntime } from "../sdk/runtime.js";
+import { setRuntime, setServing } from "../sdk/runtime.js";
 // The whole SDK, as app bundles import it: loaded while this worker is a spare, not when a
 // reload is waiting for it.
 import "../sdk/index.js";
@@ -71,6 +71,8 @@ function fnNamed(name: string) {
 
 async function start(name: string): Promise<void> {
   const fn = fnNamed(name);
+  const volumes = (fn.options as { volumes?: Record<string, { name: string }> }).volumes ?? {};
+  setServing(name, Object.values(volumes).map((v) => v.name));
   if (!(fn instanceof WebFunction)) {
     send({ t: "ready" });
     return;

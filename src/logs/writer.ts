@@ -40,17 +40,32 @@ export class LogWriter {
     }
   }
 
-  /** Writes everything batched so far (also called before exit). */
+  /** Writes everything batched so far (also called before exit), rotating where a file fills up. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#batch.length === 0) return;
-    const text = this.#batch.join("");
+    const batch = this.#batch;
     this.#batch = [];
+    let chunk: string[] = [];
+    let bytes = 0;
+    for (const line of batch) {
+      const len = Buffer.byteLength(line);
+      if (this.#size + bytes + len > this.#maxBytes && this.#size + bytes > 0) {
+        this.#write(chunk.join(""));
+        this.#rotate();
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(line);
+      bytes += len;
+    }
+    if (chunk.length) this.#write(chunk.join(""));
+  }
+
+  #write(text: string): void {
     const buf = Buffer.from(text);
     let off = 0;
     while (off < buf.length) off += writeSync(this.#fd, buf, off);
     this.#size += buf.length;
-    if (this.#size >= this.#maxBytes) this.#rotate();
   }
 
   #rotate(): void {

@@ -24,3 +24,24 @@ export function getRuntime(fn: string): Runtime {
   }
   return current;
 }
+
+/** The function this worker serves and the volumes it declared (set by the worker at start). */
+let serving: { fn: string; volumes: Set<string> } | undefined;
+const warned = new Set<string>();
+
+export function setServing(fn: string, volumes: string[]): void {
+  serving = { fn, volumes: new Set(volumes) };
+}
+
+/**
+ * Warns once per volume when the function this worker serves uses a volume it did not declare:
+ * locally every volume is reachable, but on Modal it would not be mounted.
+ */
+export function noteVolumeUse(volume: string): void {
+  if (!serving || serving.volumes.has(volume) || warned.has(volume)) return;
+  warned.add(volume);
+  console.warn(
+    `[nodal] warning: function "${serving.fn}" uses volume "${volume}" without declaring it; ` +
+      `add it to the function's volumes ({ "/data": ${JSON.stringify(volume)} }) — on Modal it would not be mounted`,
+  );
+}

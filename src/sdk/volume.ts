@@ -5,6 +5,7 @@ import writeFileAtomic from "write-file-atomic";
 import { homeDir } from "../registry/home.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";
+import { noteVolumeUse } from "./runtime.js";
 
 /** Parameters of `Volume.fromName`. */
 export interface VolumeFromNameParams {
@@ -42,14 +43,13 @@ export function volumeRoot(name: string): string {
  */
 export class Volume {
   readonly name: string;
-  /** The volume's absolute directory. */
-  readonly path: string;
+  #path: string;
   #metaFile: string;
 
   private constructor(name: string) {
     this.name = name;
     const root = volumeRoot(name);
-    this.path = join(root, "data");
+    this.#path = join(root, "data");
     this.#metaFile = join(root, "volume.json");
   }
 
@@ -80,6 +80,12 @@ export class Volume {
     return true;
   }
 
+  /** The volume's absolute directory. */
+  get path(): string {
+    noteVolumeUse(this.name);
+    return this.#path;
+  }
+
   /** The version number, raised by each `commit()`. */
   get version(): number {
     return this.#readMeta().version;
@@ -87,8 +93,10 @@ export class Volume {
 
   /** Resolves `rel` inside the volume; a path that leaves it is refused. */
   resolve(rel: string): string {
-    const abs = resolve(this.path, rel.replace(/^\/+/, ""));
-    if (abs !== this.path && !abs.startsWith(this.path + sep)) {
+    noteVolumeUse(this.name);
+    const root = this.#path;
+    const abs = resolve(root, rel.replace(/^\/+/, ""));
+    if (abs !== root && !abs.startsWith(root + sep)) {
       throw new InvalidError(`path "${rel}" leaves volume "${this.name}"`);
     }
     return abs;
@@ -125,7 +133,7 @@ export class Volume {
       names.sort().map(async (n) => {
         const st = await stat(join(dir, n));
         return {
-          path: relative(this.path, join(dir, n)),
+          path: relative(this.#path, join(dir, n)),
           type: st.isDirectory() ? ("directory" as const) : ("file" as const),
           size: st.size,
           mtime: st.mtime,
@@ -137,7 +145,8 @@ export class Volume {
 
   /** Makes every write so far durable (fsync of files and directories) and bumps the version. */
   async commit(): Promise<number> {
-    syncTree(this.path);
+    noteVolumeUse(this.name);
+    syncTree(this.#path);
     const meta = this.#readMeta();
     meta.version += 1;
     meta.committedAt = new Date().toISOString();
