@@ -14,6 +14,7 @@ web.get("/print", (req, res) => {
   res.json({ printed: n });
 });
 web.get("/crash", () => { process.exit(3); });
+web.get("/slow", async (_req, res) => { await new Promise((r) => setTimeout(r, 800)); res.json({ slow: "done" }); });
 export const api = app.webApp({}, () => web);
 ${extra}
 `;
@@ -281,4 +282,17 @@ test("deploy --name deploys under another name; a bad --name is refused", async 
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /invalid app name "no\/slashes"/);
   assert.equal((await list(box)).length, 1);
+});
+
+test("app stop lets an in-flight request finish before the app is stopped", async (t) => {
+  const box = sandbox(t, { "app.ts": app("v1") });
+  const { urls } = await deployed(box);
+  const slow = request(`${urls.api}/slow`, { timeoutMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 150));
+  const stop = await box.run(["app", "stop", "dep"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  const res = await slow;
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { slow: "done" });
+  assert.deepEqual(pidsWithHome(box.home), []);
 });
