@@ -49,7 +49,7 @@ function liveFromFile(target: Target): AppRecord | undefined {
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
-  const pending = guess ? undefined : PendingSupervisor.spawn(opts.host);
+  const pending = guess ? undefined : PendingSupervisor.spawn(opts.host, target.file, target.path, target.selector);
   const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
   const builder = new Builder(target.path, buildDir);
   const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}) };
@@ -64,7 +64,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
         return swapInto(live, build.hash, () => saveVersion(guess.name, build, meta), opts.name ? undefined : guess.name);
       });
     } else {
-      const manifest = await pending!.inspect(build, target.file, target.path, target.selector);
+      const manifest = await pending!.inspect(build);
       const name = checkNameForCli(opts.name ?? manifest.appName);
       result = await withNameLock(name, async () => {
         const live = liveDeployment(name);
@@ -120,9 +120,9 @@ export async function swapInto(live: AppRecord, hash: string | undefined, makeVe
 /** Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue). */
 export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor): Promise<DeployResult> {
   const version = makeVersion();
-  const supervisor = pending ?? PendingSupervisor.spawn(host);
+  const supervisor = pending ?? PendingSupervisor.spawn(host, version.display, version.file, version.selector);
   try {
-    if (!pending) await supervisor.inspect(versionBuild(name, version), version.display, version.file, version.selector);
+    if (!pending) await supervisor.inspect(versionBuild(name, version));
     const crashed = listApps().filter((r) => r.name === name && r.state === "deployed").at(-1);
     const id = crashed?.id ?? newAppId();
     const res = await supervisor.go(id, name, version.n);

@@ -25,9 +25,9 @@ export class PendingSupervisor {
   #committed = false;
   #exited: Promise<string>;
 
-  private constructor(host: string) {
+  private constructor(host: string, display: string, path: string, selector: string | undefined) {
     const logFd = openSync(join(homeDir("logs"), "supervisors.log"), "a", 0o600);
-    this.child = spawn(process.execPath, [SUPERVISOR_MAIN, host], {
+    this.child = spawn(process.execPath, [SUPERVISOR_MAIN, host, display, path, ...(selector ? [selector] : [])], {
       detached: true, // its own session: it outlives this CLI and the terminal
       stdio: ["ignore", logFd, logFd, "ipc"],
     });
@@ -36,8 +36,9 @@ export class PendingSupervisor {
     this.child.on("error", () => {});
   }
 
-  static spawn(host: string): PendingSupervisor {
-    return new PendingSupervisor(host);
+  /** Starts a supervisor for the app file `path` (shown as `display`), `::selector` if any. */
+  static spawn(host: string, display: string, path: string, selector?: string): PendingSupervisor {
+    return new PendingSupervisor(host, display, path, selector);
   }
 
   #request<T extends FromSupervisor["t"]>(msg: ToSupervisor, want: T): Promise<Extract<FromSupervisor, { t: T }>> {
@@ -55,9 +56,9 @@ export class PendingSupervisor {
   }
 
   /** Loads the build in a worker; resolves to its manifest (the app's name among it). */
-  async inspect(build: BuildOutput, display: string, path: string, selector?: string): Promise<AppManifest> {
+  async inspect(build: BuildOutput): Promise<AppManifest> {
     try {
-      const reply = await this.#request({ t: "inspect", build, display, path, ...(selector ? { selector } : {}) }, "manifest");
+      const reply = await this.#request({ t: "inspect", build }, "manifest");
       return reply.manifest;
     } catch (wire) {
       const w = wire as WireError;

@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import type WriteFileAtomic from "write-file-atomic";
+import { lazy } from "../lazy.js";
+
+const writeFileAtomic = lazy<typeof WriteFileAtomic>("write-file-atomic");
 import { homeDir } from "./home.js";
 import { isSameProcess } from "./proc.js";
 
@@ -36,7 +39,7 @@ export function newAppId(): string {
 
 /** Writes a record atomically (temp file + rename): a crash never leaves it torn. */
 export function saveApp(record: AppRecord): void {
-  writeFileAtomic.sync(join(appsDir(), `${record.id}.json`), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  writeFileAtomic().sync(join(appsDir(), `${record.id}.json`), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
 }
 
 export function removeApp(id: string): void {

@@ -1,6 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import type WriteFileAtomic from "write-file-atomic";
+import { lazy } from "../lazy.js";
+
+const writeFileAtomic = lazy<typeof WriteFileAtomic>("write-file-atomic");
 import type { BuildOutput } from "../loader/build.js";
 import { homeDir } from "./home.js";
 
@@ -63,7 +66,7 @@ export function saveVersion(name: string, build: Pick<BuildOutput, "file" | "has
     inputs: build.inputs,
     ...meta,
   };
-  writeFileAtomic.sync(join(dir, "version.json"), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  writeFileAtomic().sync(join(dir, "version.json"), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
   return record;
 }
 

@@ -1,4 +1,7 @@
-import { CronExpressionParser } from "cron-parser";
+import type * as CronParser from "cron-parser";
+import { lazy } from "../lazy.js";
+
+const cronParser = lazy<typeof CronParser>("cron-parser");
 
 /** Options of a `Cron` schedule. */
 export interface CronParams {
@@ -26,7 +29,7 @@ export class Cron {
 
   /** The first run strictly after `from`. */
   next(from: Date = new Date()): Date {
-    const it = CronExpressionParser.parse(this.expression, { currentDate: from, tz: this.timezone });
+    const it = cronParser().CronExpressionParser.parse(this.expression, { currentDate: from, tz: this.timezone });
     return it.next().toDate();
   }
 
@@ -41,7 +44,7 @@ export class Cron {
       return `invalid cron expression "${expression}": expected 5 fields (minute hour day month weekday) or 6 with seconds first, got ${fields}`;
     }
     try {
-      CronExpressionParser.parse(expression, { tz, strict: false });
+      cronParser().CronExpressionParser.parse(expression, { tz, strict: false });
       Intl.DateTimeFormat("en-US", { timeZone: tz });
     } catch (error) {
       return `invalid cron expression "${expression}": ${(error as Error).message}`;

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join, resolve, sep, relative } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import type WriteFileAtomic from "write-file-atomic";
+import { lazy } from "../lazy.js";
+
+const writeFileAtomic = lazy<typeof WriteFileAtomic>("write-file-atomic");
 import { homeDir } from "../registry/home.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";
@@ -76,7 +79,7 @@ export class Volume {
     if (existsSync(metaFile)) return false;
     mkdirSync(join(root, "data"), { recursive: true, mode: 0o700 });
     const meta: VolumeMeta = { name, version: 0, createdAt: new Date().toISOString() };
-    writeFileAtomic.sync(metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
+    writeFileAtomic().sync(metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
     return true;
   }
 
@@ -116,7 +119,7 @@ export class Volume {
   async writeJSON(rel: string, value: unknown): Promise<void> {
     const file = this.resolve(rel);
     mkdirSync(join(file, ".."), { recursive: true });
-    await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n", { fsync: true });
+    await writeFileAtomic()(file, JSON.stringify(value, null, 2) + "\n", { fsync: true });
   }
 
   /** Lists a directory of the volume (default its root). */
@@ -150,7 +153,7 @@ export class Volume {
     const meta = this.#readMeta();
     meta.version += 1;
     meta.committedAt = new Date().toISOString();
-    writeFileAtomic.sync(this.#metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
+    writeFileAtomic().sync(this.#metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
     return meta.version;
   }
 

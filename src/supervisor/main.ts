@@ -9,7 +9,7 @@
  *
  * After "healthy" the CLI disconnects and the supervisor lives on its own, running the same
  * AppHost as `nodal serve`, until `nodal app stop` or SIGTERM.
- * argv: HOST
+ * argv: HOST DISPLAY PATH [SELECTOR] — known before the build, so the first worker boots at once.
  */
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
@@ -19,7 +19,7 @@ import { readVersion, versionBuild } from "../registry/versions.js";
 import { AppHost } from "./host.js";
 
 export type ToSupervisor =
-  | { t: "inspect"; build: BuildOutput; display: string; path: string; selector?: string }
+  | { t: "inspect"; build: BuildOutput }
   | { t: "go"; id: string; name: string; version: number }
   | { t: "quit" };
 
@@ -28,9 +28,8 @@ export type FromSupervisor =
   | { t: "healthy"; urls: Record<string, string>; version: number; manifest: AppManifest }
   | { t: "failed"; error: ReturnType<typeof toWire> };
 
-const bindHost = process.argv[2] ?? "127.0.0.1";
+const [bindHost = "127.0.0.1", display = "app.ts", sourcePath = "", selector] = process.argv.slice(2);
 const send = (msg: FromSupervisor) => process.connected && process.send!(msg);
-let host: AppHost | undefined;
 let appName = "";
 
 function makeHost(display: string, path: string, selector: string | undefined): AppHost {
@@ -62,7 +61,9 @@ function makeHost(display: string, path: string, selector: string | undefined): 
   return h;
 }
 
-const stop = () => void (host ? host.stop(10_000) : Promise.resolve()).then(() => process.exit(0));
+// Created at once: its engine boots a spare worker while the CLI is still building.
+const host = makeHost(display, sourcePath, selector);
+const stop = () => void host.stop(10_000).then(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 process.on("SIGHUP", () => {}); // the terminal closing is not our business
@@ -75,12 +76,11 @@ process.on("disconnect", () => {
 process.on("message", (msg: ToSupervisor) => {
   switch (msg.t) {
     case "inspect": {
-      host = makeHost(msg.display, msg.path, msg.selector);
       host.engine.prepare(msg.build).then(
         (manifest) => send({ t: "manifest", manifest }),
         (error) => {
           send({ t: "failed", error: toWire(error) });
-          void host!.stop(0).then(() => process.exit(1));
+          void host.stop(0).then(() => process.exit(1));
         },
       );
       return;
@@ -91,17 +91,17 @@ process.on("message", (msg: ToSupervisor) => {
       const version = readVersion(msg.name, msg.version)!;
       // Keep the ports of this name's last instance when they are free (URLs survive a restart).
       const previous = listApps().filter((r) => r.name === msg.name).at(-1);
-      host!.engine.opts.preferredPorts = Object.fromEntries(
+      host.engine.opts.preferredPorts = Object.fromEntries(
         Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)]),
       );
-      host!.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
+      host.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
         (act) => {
-          host!.onStopRequested = stop;
+          host.onStopRequested = stop;
           send({ t: "healthy", urls: act.urls, version: version.n, manifest: act.version.manifest });
         },
         (error) => {
           send({ t: "failed", error: toWire(error) });
-          void host!.stop(0).then(() => process.exit(1));
+          void host.stop(0).then(() => process.exit(1));
         },
       );
       return;

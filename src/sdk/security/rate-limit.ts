@@ -1,4 +1,8 @@
-import { ipKeyGenerator, rateLimit as expressRateLimit, type Options } from "express-rate-limit";
+import type * as ExpressRateLimit from "express-rate-limit";
+import type { Options } from "express-rate-limit";
+import { lazy } from "../../lazy.js";
+
+const erl = lazy<typeof ExpressRateLimit>("express-rate-limit");
 import { InvalidError } from "../errors.js";
 import { apiKeyId, keyReader, matchKey, type ApiKeySource } from "./api-keys.js";
 import { bearerToken, sendJSON, type SecurityMiddleware, type SecurityRequest, type SecurityResponse } from "./http.js";
@@ -49,7 +53,7 @@ export function rateLimit(params: RateLimitParams = {}): SecurityMiddleware {
     if (token !== undefined && matchKey(token, readKeys().keys) !== undefined) return `apikey:${apiKeyId(token)}`;
     // express sets req.ip (honouring `trust proxy`); a plain Node listener has only the socket.
     const ip = req.ip ?? req.socket.remoteAddress ?? "unknown";
-    return `ip:${ipKeyGenerator(ip)}`;
+    return `ip:${erl().ipKeyGenerator(ip)}`;
   };
 
   const options: Partial<Options> = {
@@ -65,5 +69,5 @@ export function rateLimit(params: RateLimitParams = {}): SecurityMiddleware {
       sendJSON(response, 429, { error: "rate limit exceeded", retryAfter }, { "Retry-After": String(retryAfter) });
     },
   };
-  return expressRateLimit(options) as unknown as SecurityMiddleware;
+  return erl().rateLimit(options) as unknown as SecurityMiddleware;
 }
