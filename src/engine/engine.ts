@@ -197,8 +197,10 @@ export class Engine {
       const web = new Map<string, Worker[]>();
       const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web") : [];
       let inspectorUsed = false;
+      // A web function runs max(1, minContainers) workers; the front door balances between them.
+      const slots = webSpecs.flatMap((spec) => Array.from({ length: Math.max(1, spec.minContainers) }, () => spec));
       await Promise.all(
-        webSpecs.map(async (spec) => {
+        slots.map(async (spec) => {
           let worker: Worker;
           if (!inspectorUsed && sameEnv(spec.env, guessEnv)) {
             inspectorUsed = true;
@@ -209,7 +211,7 @@ export class Engine {
             await this.#load(worker, build, spec.env);
           }
           await worker.start(spec.name);
-          web.set(spec.name, [worker]);
+          web.set(spec.name, [...(web.get(spec.name) ?? []), worker]);
         }),
       );
       if (!inspectorUsed) {
@@ -257,7 +259,7 @@ export class Engine {
       if (previous) this.#retire(previous);
       this.#resetPools(manifest);
       this.#spares.setPreload(build.externals);
-      if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, webSpecs.length));
+      if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, slots.length));
       else this.#spares.fill();
       return { version, urls: this.urls, ms: performance.now() - started };
     } catch (error) {
