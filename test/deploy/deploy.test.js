@@ -296,3 +296,23 @@ test("app stop lets an in-flight request finish before the app is stopped", asyn
   assert.deepEqual(JSON.parse(res.body), { slow: "done" });
   assert.deepEqual(pidsWithHome(box.home), []);
 });
+
+test("a web function with minContainers 2 is served by two workers in turn", async (t) => {
+  const box = sandbox(t, {
+    "app.ts": `import express from "express";
+import { App } from "nodal";
+export const app = new App("multi");
+const web = express();
+web.get("/", (_req, res) => { res.json({ pid: process.pid }); });
+export const api = app.webApp({ minContainers: 2 }, () => web);
+`,
+  });
+  const res = await box.run(["deploy", "app.ts", "--json"]);
+  assert.equal(res.code, 0, res.stderr);
+  const url = JSON.parse(res.stdout).urls.api;
+  const pids = new Set();
+  for (let i = 0; i < 6; i++) pids.add(JSON.parse((await request(url)).body).pid);
+  assert.equal(pids.size, 2);
+  const show = JSON.parse((await box.run(["app", "show", "multi", "--json"])).stdout);
+  assert.deepEqual([...pids].sort(), [...show.pids.workers].sort());
+});
