@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { Builder, type BuildOutput } from "../loader/build.js";
+import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
 import { UserError } from "../errors.js";
@@ -51,6 +51,8 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
   const pending = guess ? undefined : PendingSupervisor.spawn(opts.host, target.file, target.path, target.selector);
   const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
+  // Loaded after the supervisor is on its way: esbuild's module takes a while to load.
+  const { Builder } = await import("../loader/build.js");
   const builder = new Builder(target.path, buildDir);
   const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}) };
   try {

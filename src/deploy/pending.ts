@@ -7,7 +7,7 @@ import type { AppManifest } from "../loader/manifest.js";
 import { UserError } from "../errors.js";
 import type { WireError } from "../engine/protocol.js";
 import { homeDir } from "../registry/home.js";
-import type { FromSupervisor, ToSupervisor } from "../supervisor/main.js";
+import type { FromSupervisor, ToSupervisor } from "../supervisor/supervisor.js";
 
 const SUPERVISOR_MAIN = fileURLToPath(new URL("../supervisor/main.js", import.meta.url));
 

@@ -39,6 +39,8 @@ export interface EngineOptions {
   preferredPorts?: Record<string, number>;
   /** Start web functions and bind their ports (`nodal run` does not). */
   serveWeb: boolean;
+  /** Workers forked before the engine (a supervisor forks its first one before loading nodal). */
+  adoptSpares?: Worker[];
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
   spares: number;
   /** How long a retired version may finish its in-flight requests. */
@@ -89,7 +91,8 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
-    this.#spares = new SparePool(opts.spares, () => this.#newWorker());
+    for (const w of opts.adoptSpares ?? []) w.setHandlers(...this.#handlers());
+    this.#spares = new SparePool(opts.spares, () => this.#newWorker(), opts.adoptSpares);
     this.#spares.fill();
   }
 
@@ -126,14 +129,17 @@ export class Engine {
     return worker;
   }
 
-  #newWorker(): Worker {
-    const worker = new Worker({
-      cwd: this.opts.cwd,
-      onLine: (w, stream, line) =>
+  #handlers(): Parameters<Worker["setHandlers"]> {
+    return [
+      (w, stream, line) =>
         this.opts.onLog({ time: new Date(), function: w.fn ?? "app", worker: w.label ?? w.id, stream, line: maskSecrets(line, this.#secrets) }),
-      onMessage: (w, msg) => this.#onWorkerMessage(w, msg),
-    });
-    return worker;
+      (w, msg) => this.#onWorkerMessage(w, msg),
+    ];
+  }
+
+  #newWorker(): Worker {
+    const [onLine, onMessage] = this.#handlers();
+    return new Worker({ ...(this.opts.cwd ? { cwd: this.opts.cwd } : {}), onLine, onMessage });
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {

@@ -12,9 +12,10 @@ export class SparePool {
   #preload: string[] = [];
   #make: () => Worker;
 
-  constructor(size: number, make: () => Worker) {
+  constructor(size: number, make: () => Worker, adopted: Worker[] = []) {
     this.#size = size;
     this.#make = make;
+    this.#spares = adopted;
   }
 
   /**

@@ -46,10 +46,14 @@ export class Worker {
   #stderrTail: string[] = [];
   #waiters = new Map<string, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   #onMessage: ((w: Worker, msg: FromWorker) => void) | undefined;
+  #onLine: LineHandler | undefined;
+  /** Lines printed before an owner set its handlers (a worker forked ahead of its engine). */
+  #early: [Stream, string][] = [];
 
-  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine: LineHandler; onMessage?: (w: Worker, msg: FromWorker) => void }) {
+  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; onMessage?: (w: Worker, msg: FromWorker) => void } = {}) {
     this.id = `w${nextId++}`;
     this.#onMessage = opts.onMessage;
+    this.#onLine = opts.onLine;
     this.child = fork(WORKER_MAIN, [], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
@@ -64,10 +68,10 @@ export class Worker {
       const splitter = new LineSplitter();
       const pipe = this.child[stream]!;
       pipe.on("data", (chunk: Buffer) => {
-        for (const line of splitter.push(chunk)) this.#line(opts.onLine, stream, line);
+        for (const line of splitter.push(chunk)) this.#line(stream, line);
       });
       pipe.on("end", () => {
-        for (const line of splitter.flush()) this.#line(opts.onLine, stream, line);
+        for (const line of splitter.flush()) this.#line(stream, line);
       });
     }
     this.exited = new Promise((resolve) => {
@@ -151,12 +155,20 @@ export class Worker {
     this.#onMessage?.(this, msg);
   }
 
-  #line(onLine: LineHandler, stream: Stream, line: string): void {
+  /** Adopts a worker forked before its engine existed: output and messages go to it from now on. */
+  setHandlers(onLine: LineHandler, onMessage: (w: Worker, msg: FromWorker) => void): void {
+    this.#onLine = onLine;
+    this.#onMessage = onMessage;
+    for (const [stream, line] of this.#early.splice(0)) onLine(this, stream, line);
+  }
+
+  #line(stream: Stream, line: string): void {
     if (stream === "stderr") {
       this.#stderrTail.push(line);
       if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
     }
-    onLine(this, stream, line);
+    if (this.#onLine) this.#onLine(this, stream, line);
+    else this.#early.push([stream, line]);
   }
 
   /** Signals the worker's whole process group. */

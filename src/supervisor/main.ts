@@ -1,112 +1,18 @@
 /**
- * The supervisor of one deployed app. `nodal deploy` starts it detached (its own session,
- * stdio to a file) before it has even built the app, so Node's start-up overlaps the build:
- *
- *   CLI → { t: "inspect", build }        supervisor loads it in a worker, answers
- *   ← { t: "manifest", manifest }        the app's name: the CLI takes the name's lock and
- *   CLI → { t: "go", id, name, version } decides; "go" commits (ports, registry, control
- *   ← { t: "healthy", urls, manifest }   socket), "quit" abandons.
- *
- * After "healthy" the CLI disconnects and the supervisor lives on its own, running the same
- * AppHost as `nodal serve`, until `nodal app stop` or SIGTERM.
- * argv: HOST DISPLAY PATH [SELECTOR] — known before the build, so the first worker boots at once.
+ * The supervisor's entry. It forks the app's first worker before anything else is loaded,
+ * so that worker's start-up overlaps the supervisor's own (and the deploying CLI's build);
+ * messages from the CLI that arrive meanwhile are kept until supervisor.ts takes over.
  */
-import type { BuildOutput } from "../loader/build.js";
-import type { AppManifest } from "../loader/manifest.js";
-import { toWire } from "../engine/protocol.js";
-import { listApps } from "../registry/apps.js";
-import { readVersion, versionBuild } from "../registry/versions.js";
-import { AppHost } from "./host.js";
+import { Worker } from "../engine/worker.js";
+import type { ToSupervisor } from "./supervisor.js";
 
-export type ToSupervisor =
-  | { t: "inspect"; build: BuildOutput }
-  | { t: "go"; id: string; name: string; version: number }
-  | { t: "quit" };
+const early = new Worker();
+const queued: ToSupervisor[] = [];
+let deliver: ((msg: ToSupervisor) => void) | undefined;
+process.on("message", (msg: ToSupervisor) => (deliver ? deliver(msg) : queued.push(msg)));
 
-export type FromSupervisor =
-  | { t: "manifest"; manifest: AppManifest }
-  | { t: "healthy"; urls: Record<string, string>; version: number; manifest: AppManifest }
-  | { t: "failed"; error: ReturnType<typeof toWire> };
-
-const [bindHost = "127.0.0.1", display = "app.ts", sourcePath = "", selector] = process.argv.slice(2);
-const send = (msg: FromSupervisor) => process.connected && process.send!(msg);
-let appName = "";
-
-function makeHost(display: string, path: string, selector: string | undefined): AppHost {
-  const h: AppHost = new AppHost({
-    kind: "deployed",
-    schedules: true,
-    file: display,
-    path,
-    engine: {
-      file: display,
-      ...(selector ? { selector } : {}),
-      host: bindHost,
-      basePort: 8000,
-      serveWeb: true,
-      spares: 1,
-      drainGraceMs: 10_000,
-    },
-    control: {
-      // A redeploy or rollback: swap to a stored version without dropping a request.
-      async activate(_op, body) {
-        const next = readVersion(appName, Number(body.version));
-        if (!next) throw new Error(`version v${body.version} of "${appName}" is missing`);
-        const act = await h.activate(versionBuild(appName, next), next.n, body.expectName as string | undefined);
-        h.system(`deployed v${next.n}`);
-        return { urls: act.urls, version: next.n, manifest: act.version.manifest };
-      },
-    },
-  });
-  return h;
-}
-
-// Created at once: its engine boots a spare worker while the CLI is still building.
-const host = makeHost(display, sourcePath, selector);
-const stop = () => void host.stop(10_000).then(() => process.exit(0));
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-process.on("SIGHUP", () => {}); // the terminal closing is not our business
-let committed = false;
-process.on("disconnect", () => {
-  // The deploying CLI left: after "go" that is the plan; before it, nobody will ever say "go".
-  if (!committed) process.exit(0);
-});
-
-process.on("message", (msg: ToSupervisor) => {
-  switch (msg.t) {
-    case "inspect": {
-      host.engine.prepare(msg.build).then(
-        (manifest) => send({ t: "manifest", manifest }),
-        (error) => {
-          send({ t: "failed", error: toWire(error) });
-          void host.stop(0).then(() => process.exit(1));
-        },
-      );
-      return;
-    }
-    case "go": {
-      committed = true;
-      appName = msg.name;
-      const version = readVersion(msg.name, msg.version)!;
-      // Keep the ports of this name's last instance when they are free (URLs survive a restart).
-      const previous = listApps().filter((r) => r.name === msg.name).at(-1);
-      host.engine.opts.preferredPorts = Object.fromEntries(
-        Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)]),
-      );
-      host.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
-        (act) => {
-          host.onStopRequested = stop;
-          send({ t: "healthy", urls: act.urls, version: version.n, manifest: act.version.manifest });
-        },
-        (error) => {
-          send({ t: "failed", error: toWire(error) });
-          void host.stop(0).then(() => process.exit(1));
-        },
-      );
-      return;
-    }
-    case "quit":
-      return stop();
-  }
+const { runSupervisor } = await import("./supervisor.js");
+runSupervisor(early, (handler) => {
+  deliver = handler;
+  for (const msg of queued.splice(0)) handler(msg);
 });
