@@ -1,4 +1,5 @@
 // `npm run bench [-- PART... [--write] [--runs N] [--edits N] [--quiet]]`
+// (--runs: each part has its own default when it is not given.)
 // Runs each named part (default: all known parts) from bench/<part>.js, prints the machine, the
 // command and a markdown table per part, and with --write replaces that part's section of
 // BENCHMARKS.md (between <!-- bench:PART --> and <!-- /bench:PART -->; appended if missing).
@@ -8,18 +9,18 @@ import os from "node:os";
 import { join } from "node:path";
 import { ROOT, markdownTable } from "./lib.js";
 
-/** Known parts, in the order they run by default. Add `start`, `http`, `logs`, `cron`, `remote` here. */
-const PARTS = ["reload"];
+/** Known parts, in the order they run by default. */
+const PARTS = ["reload", "start", "http", "logs", "cron", "remote"];
 
 const USAGE = `usage: node bench/index.js [PART...] [--write] [--runs N] [--edits N] [--quiet]
   parts: ${PARTS.join(", ")} (default: all)
   --write    replace each part's section in BENCHMARKS.md
-  --runs N   full passes per tool (default 1)
+  --runs N   passes per tool (default: reload 1, start 5, http 5, logs 3)
   --edits N  edits per pass (default 20)
   --quiet    no progress lines on stderr`;
 
 function parseArgs(argv) {
-  const opts = { parts: [], write: false, runs: 1, edits: 20, quiet: false };
+  const opts = { parts: [], write: false, runs: undefined, edits: 20, quiet: false };
   const positiveInt = (flag, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usageError(`${flag} needs a positive integer, got ${JSON.stringify(v ?? "")}`);

@@ -18,12 +18,13 @@ import volumeDelete from "./volume/delete.js";
 import secretCreate from "./secret/create.js";
 import secretList from "./secret/list.js";
 import secretDelete from "./secret/delete.js";
+import init from "./init.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
 export const commands: CommandSpec[] = [serve, deploy, run,
   appList, appShow, appLogs, appStop, appHistory, appRollback,
   volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
-  secretCreate, secretList, secretDelete];
+  secretCreate, secretList, secretDelete, init];
 
 /** Descriptions of command groups. */
 export const groups: Record<string, string> = {

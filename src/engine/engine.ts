@@ -10,13 +10,13 @@ import type { FromWorker } from "./protocol.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type Stream } from "./worker.js";
 
-/** One line a function printed, tagged with where it came from. */
+/** Lines a function printed (one read from its worker's pipe), tagged with where they came from. */
 export interface LogEntry {
   time: Date;
   function: string;
   worker: string;
   stream: Stream;
-  line: string;
+  lines: string[];
 }
 
 /** Lifecycle events the engine reports (printed by serve, logged by the supervisor). */
@@ -131,8 +131,14 @@ export class Engine {
 
   #handlers(): Parameters<Worker["setHandlers"]> {
     return [
-      (w, stream, line) =>
-        this.opts.onLog({ time: new Date(), function: w.fn ?? "app", worker: w.label ?? w.id, stream, line: maskSecrets(line, this.#secrets) }),
+      (w, stream, lines) =>
+        this.opts.onLog({
+          time: new Date(),
+          function: w.fn ?? "app",
+          worker: w.label ?? w.id,
+          stream,
+          lines: this.#secrets.length ? lines.map((l) => maskSecrets(l, this.#secrets)) : lines,
+        }),
       (w, msg) => this.#onWorkerMessage(w, msg),
     ];
   }
@@ -223,7 +229,7 @@ export class Engine {
       if (!inspectorUsed) {
         // The inspector loaded without this function's env; it can still run the entrypoint.
         fresh.splice(fresh.indexOf(inspector), 1);
-        void inspector.stop(1000);
+        this.#track(inspector.stop(1000));
       }
       // Ports: keep each function's door; open doors for new web functions.
       const opened: FrontDoor[] = [];
@@ -285,14 +291,14 @@ export class Engine {
     return Math.max(base, ...used.map((p) => p + 1));
   }
 
+  /** Work that `stop` must wait for (a retiring worker's exit). */
+  #track(done: Promise<void>): void {
+    this.#retiring.add(done);
+    void done.then(() => this.#retiring.delete(done));
+  }
+
   #retire(version: Version): void {
-    for (const workers of version.web.values()) {
-      for (const w of workers) {
-        const done = w.drain(this.opts.drainGraceMs);
-        this.#retiring.add(done);
-        void done.then(() => this.#retiring.delete(done));
-      }
-    }
+    for (const workers of version.web.values()) for (const w of workers) this.#track(w.drain(this.opts.drainGraceMs));
   }
 
   #resetPools(manifest: AppManifest): void {
@@ -303,11 +309,7 @@ export class Engine {
       this.#pools.set(spec.name, pool);
       void pool.warm();
     }
-    for (const pool of old) {
-      const done = pool.close(this.opts.drainGraceMs);
-      this.#retiring.add(done);
-      void done.then(() => this.#retiring.delete(done));
-    }
+    for (const pool of old) this.#track(pool.close(this.opts.drainGraceMs));
   }
 
   async #functionWorker(spec: FunctionSpec): Promise<Worker> {
@@ -344,11 +346,11 @@ export class Engine {
         await this.#load(replacement, version.build, spec.env);
         await replacement.start(fn);
       } catch (error) {
-        void replacement.stop(500);
+        this.#track(replacement.stop(500));
         this.opts.onEvent?.({ type: "worker-restart-failed", fn, error: (error as Error).message });
         return this.#watchWebWorker(version, fn, replacement);
       }
-      if (this.#current !== version || this.#stopping) return void replacement.stop(500);
+      if (this.#current !== version || this.#stopping) return this.#track(replacement.stop(500));
       state.since = Date.now();
       version.web.set(fn, [...(version.web.get(fn) ?? []).filter((w) => w !== worker), replacement]);
       this.#doors.get(fn)?.setActive(version.web.get(fn)!);

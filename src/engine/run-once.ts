@@ -28,7 +28,7 @@ export async function runOnce(target: Target, opts: RunOptions): Promise<number>
     serveWeb: false,
     spares: 0,
     drainGraceMs: 2000,
-    onLog: (e: LogEntry) => (e.stream === "stderr" ? process.stderr : process.stdout).write(`${e.line}\n`),
+    onLog: (e: LogEntry) => (e.stream === "stderr" ? process.stderr : process.stdout).write(`${e.lines.join("\n")}\n`),
   });
   let outcome: { ok: true; value: unknown; print: boolean } | { ok: false; error: unknown };
   try {

@@ -10,8 +10,8 @@ const STDERR_TAIL_LINES = 30;
 
 export type Stream = "stdout" | "stderr";
 
-/** Where a worker's output goes, line by line. */
-export type LineHandler = (worker: Worker, stream: Stream, line: string) => void;
+/** Where a worker's output goes: the complete lines of each chunk read from its pipe. */
+export type LineHandler = (worker: Worker, stream: Stream, lines: string[]) => void;
 
 /** A failure reported by a worker, or its death; `wire` carries the remote error when there is one. */
 export class WorkerError extends Error {
@@ -48,7 +48,7 @@ export class Worker {
   #onMessage: ((w: Worker, msg: FromWorker) => void) | undefined;
   #onLine: LineHandler | undefined;
   /** Lines printed before an owner set its handlers (a worker forked ahead of its engine). */
-  #early: [Stream, string][] = [];
+  #early: [Stream, string[]][] = [];
 
   constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; onMessage?: (w: Worker, msg: FromWorker) => void } = {}) {
     this.id = `w${nextId++}`;
@@ -68,10 +68,12 @@ export class Worker {
       const splitter = new LineSplitter();
       const pipe = this.child[stream]!;
       pipe.on("data", (chunk: Buffer) => {
-        for (const line of splitter.push(chunk)) this.#line(stream, line);
+        const lines = splitter.push(chunk);
+        if (lines.length) this.#lines(stream, lines);
       });
       pipe.on("end", () => {
-        for (const line of splitter.flush()) this.#line(stream, line);
+        const rest = splitter.flush();
+        if (rest.length) this.#lines(stream, rest);
       });
     }
     this.exited = new Promise((resolve) => {
@@ -159,16 +161,16 @@ export class Worker {
   setHandlers(onLine: LineHandler, onMessage: (w: Worker, msg: FromWorker) => void): void {
     this.#onLine = onLine;
     this.#onMessage = onMessage;
-    for (const [stream, line] of this.#early.splice(0)) onLine(this, stream, line);
+    for (const [stream, lines] of this.#early.splice(0)) onLine(this, stream, lines);
   }
 
-  #line(stream: Stream, line: string): void {
+  #lines(stream: Stream, lines: string[]): void {
     if (stream === "stderr") {
-      this.#stderrTail.push(line);
-      if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+      this.#stderrTail.push(...lines.slice(-STDERR_TAIL_LINES));
+      if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.splice(0, this.#stderrTail.length - STDERR_TAIL_LINES);
     }
-    if (this.#onLine) this.#onLine(this, stream, line);
-    else this.#early.push([stream, line]);
+    if (this.#onLine) this.#onLine(this, stream, lines);
+    else this.#early.push([stream, lines]);
   }
 
   /** Signals the worker's whole process group. */

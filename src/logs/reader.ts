@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { LOG_FILE, type LogRecord } from "./record.js";
+import { expand, LOG_FILE, type LogRecord, type StoredRecord } from "./record.js";
 
 export interface LogFilter {
   since?: Date;
@@ -69,16 +69,19 @@ export function readLast(dir: string, n: number, filter: LogFilter = {}, end?: n
   if (n <= 0) return out;
   for (const [i, file] of logFiles(dir).entries()) {
     for (const line of linesBackwards(file, i === 0 ? end : undefined)) {
-      let r: LogRecord;
+      let records: LogRecord[];
       try {
-        r = JSON.parse(line) as LogRecord;
+        records = expand(JSON.parse(line) as StoredRecord);
       } catch {
         continue; // a partial last line of a crashed writer
       }
-      if (filter.since && new Date(r.time) < filter.since) return out.reverse();
-      if (!matches(r, filter)) continue;
-      out.push(r);
-      if (out.length >= n) return out.reverse();
+      for (let j = records.length - 1; j >= 0; j--) {
+        const r = records[j]!;
+        if (filter.since && new Date(r.time) < filter.since) return out.reverse();
+        if (!matches(r, filter)) continue;
+        out.push(r);
+        if (out.length >= n) return out.reverse();
+      }
     }
   }
   return out.reverse();
@@ -125,7 +128,7 @@ function readRange(path: string, from: number, to: number): { records: LogRecord
     const records: LogRecord[] = [];
     for (const line of buf.subarray(0, last).toString("utf8").split("\n")) {
       try {
-        records.push(JSON.parse(line) as LogRecord);
+        records.push(...expand(JSON.parse(line) as StoredRecord));
       } catch {}
     }
     return { records, offset: from + last + 1 };

@@ -11,3 +11,13 @@ export interface LogRecord {
 }
 
 export const LOG_FILE = "app.log";
+
+/** A stored line of the log file: one record, or several lines sharing their fields. */
+export type StoredRecord = LogRecord | (Omit<LogRecord, "line"> & { lines: string[] });
+
+/** The records a stored line holds, in order. */
+export function expand(stored: StoredRecord): LogRecord[] {
+  if (!("lines" in stored)) return [stored];
+  const { lines, ...head } = stored;
+  return lines.map((line) => ({ ...head, line }));
+}

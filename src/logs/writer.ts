@@ -33,7 +33,32 @@ export class LogWriter {
   }
 
   write(record: LogRecord): void {
-    this.#batch.push(JSON.stringify(record) + "\n");
+    this.#push(JSON.stringify(record) + "\n");
+  }
+
+  /**
+   * Many lines sharing time, function, source and stream (one chunk read from a worker's
+   * pipe), stored as one `{ …, "lines": [...] }` record: a burst of 100k lines writes ~1 MB
+   * instead of ~10 MB of repeated fields. The reader expands it (see `expand`).
+   */
+  writeLines(head: Omit<LogRecord, "line">, lines: string[]): void {
+    if (lines.length === 1) return this.write({ ...head, line: lines[0]! });
+    // Records stay small next to the rotation size, so files rotate close to it.
+    const limit = Math.min(16 * 1024, this.#maxBytes / 4);
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < lines.length; i++) {
+      bytes += lines[i]!.length + 3;
+      if (bytes >= limit || i === lines.length - 1) {
+        this.#push(JSON.stringify({ ...head, lines: lines.slice(start, i + 1) }) + "\n");
+        start = i + 1;
+        bytes = 0;
+      }
+    }
+  }
+
+  #push(text: string): void {
+    this.#batch.push(text);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());
@@ -45,6 +70,10 @@ export class LogWriter {
     this.#scheduled = false;
     const batch = this.#batch;
     this.#batch = [];
+    if (batch.length === 0) return;
+    const all = batch.join("");
+    const allBytes = Buffer.byteLength(all);
+    if (this.#size + allBytes <= this.#maxBytes) return this.#write(all, allBytes);
     let chunk: string[] = [];
     let bytes = 0;
     for (const line of batch) {
@@ -61,7 +90,7 @@ export class LogWriter {
     if (chunk.length) this.#write(chunk.join(""));
   }
 
-  #write(text: string): void {
+  #write(text: string, _bytes?: number): void {
     const buf = Buffer.from(text);
     let off = 0;
     while (off < buf.length) off += writeSync(this.#fd, buf, off);

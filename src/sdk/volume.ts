@@ -167,8 +167,16 @@ export class Volume {
   }
 }
 
+/** fsyncs every file and directory; one removed meanwhile (another worker's rename) is skipped. */
 function syncTree(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  for (const entry of entries) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) syncTree(p);
     else if (entry.isFile()) fsyncPath(p, "r");
@@ -177,7 +185,13 @@ function syncTree(dir: string): void {
 }
 
 function fsyncPath(p: string, flags: string): void {
-  const fd = openSync(p, flags);
+  let fd: number;
+  try {
+    fd = openSync(p, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
   try {
     fsyncSync(fd);
   } finally {

@@ -57,7 +57,7 @@ export class AppHost {
     this.opts = opts;
     this.engine = new Engine({
       ...opts.engine,
-      onLog: (e) => this.#log(fromEntry(e)),
+      onLog: (e) => this.#logLines(e),
       onEvent: (e) => this.system(describeEvent(e), e.fn),
     });
     if (opts.schedules) {
@@ -74,6 +74,13 @@ export class AppHost {
   /** A lifecycle line in the app's log (`stream: "system"`). */
   system(line: string, fn = "nodal"): void {
     this.#log({ time: new Date().toISOString(), function: fn, source: "nodal", stream: "system", line });
+  }
+
+  #logLines(e: LogEntry): void {
+    const head = { time: e.time.toISOString(), function: e.function, source: e.worker, stream: e.stream };
+    if (this.#logs) this.#logs.writeLines(head, e.lines);
+    else for (const line of e.lines) this.#early.push({ ...head, line });
+    if (this.opts.echo) for (const line of e.lines) this.opts.echo({ ...head, line });
   }
 
   #log(record: LogRecord): void {
@@ -194,10 +201,6 @@ export class AppHost {
     })();
     return this.#stopped;
   }
-}
-
-function fromEntry(e: LogEntry): LogRecord {
-  return { time: e.time.toISOString(), function: e.function, source: e.worker, stream: e.stream, line: e.line };
 }
 
 export function describeEvent(event: EngineEvent): string {
