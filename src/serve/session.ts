@@ -91,6 +91,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
         if (triggers.size > 0) since = performance.now();
       };
       const t0 = since;
+      const buildStarted = performance.now();
       try {
         const build = await builder.build();
         // Swap only once the burst of file events has been quiet for a moment.
@@ -99,7 +100,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
         if (again) continue; // superseded: build the newest state instead
         if (build.hash === current.build.hash) {
           reported();
-          await watcher.setFiles(build.inputs);
+          await watcher.setFiles(build.inputs, buildStarted);
           lifecycle(`${changed.join(", ")} changed; the build is identical, nothing to reload`);
           continue;
         }
@@ -107,10 +108,11 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
         const act = await host.activate(build, current.n + 1);
         current = act.version;
         reported();
+        // Watch what this version imports before saying it is live.
+        await watcher.setFiles(build.inputs, buildStarted);
         const ms = Math.round(performance.now() - t0);
         lifecycle(`reloaded ${style("green", `v${current.n}`)} in ${ms} ms (changed: ${changed.join(", ")})`);
         host.system(`reloaded v${current.n} (changed: ${changed.join(", ")})`);
-        await watcher.setFiles(build.inputs);
         if (JSON.stringify(act.urls) !== urlsBefore) printUrls(act.urls, current.manifest.functions.length);
       } catch (error) {
         reported();

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { FSWatcher } from "chokidar";
 
@@ -37,11 +38,16 @@ export class Watcher {
     this.#onChange = onChange;
   }
 
-  /** Watches `files` from now on (new imports added, dropped ones unwatched). */
-  async setFiles(files: string[]): Promise<void> {
+  /**
+   * Watches `files` from now on (new imports added, dropped ones unwatched). A newly watched
+   * file modified since `builtAt` (performance.now() when the build that found it started)
+   * may have changed after the build read it: it is reported as changed, to be safe.
+   */
+  async setFiles(files: string[], builtAt?: number): Promise<void> {
     const { watch } = await import("chokidar");
     const next = new Set(files);
-    await Promise.all([...next].filter((f) => !this.#hashes.has(f)).map(async (f) => this.#hashes.set(f, await hashOf(f))));
+    const fresh = [...next].filter((f) => !this.#hashes.has(f));
+    await Promise.all(fresh.map(async (f) => this.#hashes.set(f, await hashOf(f))));
     if (!this.#watcher) {
       this.#watcher = watch([...next], { ignoreInitial: true, persistent: true });
       this.#watcher.on("all", (_event, path) => this.#event(path));
@@ -56,6 +62,15 @@ export class Watcher {
       }
     }
     this.#files = next;
+    if (builtAt !== undefined && this.#watcher) {
+      const since = Date.now() - (performance.now() - builtAt);
+      for (const f of fresh) {
+        if (mtimeOf(f) >= since - 1) {
+          this.#hashes.set(f, "unknown");
+          this.#queue(f);
+        }
+      }
+    }
   }
 
   #event(path: string): void {
@@ -102,6 +117,14 @@ export class Watcher {
     clearTimeout(this.#timer);
     for (const t of this.#rechecks.values()) clearTimeout(t);
     await this.#watcher?.close();
+  }
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
