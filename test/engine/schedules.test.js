@@ -65,9 +65,9 @@ test("a failing run is retried per retries and recorded as failure; a run past i
   const { box, id } = await deploy(
     t,
     `export const bad = app.function({ schedule: new Cron("* * * * * *"), retries: 1 }, async () => { throw new Error("always"); });
-export const stuck = app.function({ schedule: new Period({ seconds: 1 }), timeout: 1 }, async () => { await new Promise((r) => setTimeout(r, 5000)); });`,
+export const stuck = app.function({ schedule: new Period({ seconds: 3 }), timeout: 1 }, async () => { await new Promise((r) => setTimeout(r, 5000)); });`,
   );
-  await waitUntil(() => runs(box, id).some((r) => r.fn === "bad" && r.outcome !== "skipped") && runs(box, id).some((r) => r.fn === "stuck" && r.outcome === "timeout"), { timeoutMs: 10_000, what: "outcomes" });
+  await waitUntil(() => runs(box, id).some((r) => r.fn === "bad" && r.outcome !== "skipped") && runs(box, id).some((r) => r.fn === "stuck" && r.outcome === "timeout"), { timeoutMs: 15_000, what: "outcomes" });
   const bad = runs(box, id).find((r) => r.fn === "bad" && r.outcome !== "skipped");
   assert.equal(bad.outcome, "failure");
   assert.equal(bad.attempts, 2);
