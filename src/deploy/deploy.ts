@@ -50,6 +50,8 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   const started = performance.now();
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
   const pending = guess ? undefined : PendingSupervisor.spawn(opts.host, target.file, target.path, target.selector);
+  // A redeploy: the live supervisor boots the new version's worker while this CLI builds.
+  if (guess) void controlRequest(controlSocketPath(guess.id), "warm", {}, 2000).catch(() => {});
   const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
   // Loaded after the supervisor is on its way: esbuild's module takes a while to load.
   const { Builder } = await import("../loader/build.js");

@@ -1,10 +1,9 @@
-import { relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
 import { UserError } from "../errors.js";
 import { FrontDoor } from "./front-door.js";
 import { FunctionPool } from "./function-pool.js";
+import { toLoadError } from "./load-error.js";
 import { maskSecrets } from "./lines.js";
 import type { FromWorker } from "./protocol.js";
 import { SparePool } from "./spares.js";
@@ -162,6 +161,14 @@ export class Engine {
           worker.send({ t: "remote-result", id: msg.id, ok: false, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }),
       );
     }
+  }
+
+  /**
+   * Boots a spare worker now, for an activation about to come: a deploy asks for it before it
+   * builds, so a supervisor that keeps no idle spare does not pay a Node start-up on redeploy.
+   */
+  warm(): void {
+    if (!this.#stopping) this.#spares.add();
   }
 
   /**
@@ -417,34 +424,4 @@ export class Engine {
 function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
-}
-
-/** A worker's failure to load or start, as the user's error (file:line, message). */
-function toLoadError(error: unknown): Error {
-  if (error instanceof UserError) return error;
-  if (error instanceof WorkerError) {
-    const wire = error.wire;
-    if (wire?.code && wire.name === "UserError") {
-      return new UserError(wire.code as never, wire.message, wire.hint);
-    }
-    if (!wire) return new UserError("E_LOAD_FAILED", `the app failed to load: ${error.message}`);
-    const where = userFrame(wire.stack);
-    return new UserError("E_LOAD_FAILED", `${where ? `${where}: ` : ""}${wire.name}: ${wire.message}`);
-  }
-  return error as Error;
-}
-
-const NODAL_DIST = fileURLToPath(new URL("..", import.meta.url));
-
-/** The first stack frame in the user's code (not nodal's, not a package's, not Node's), as file:line:col. */
-function userFrame(stack: string | undefined): string | undefined {
-  for (const line of (stack ?? "").split("\n").slice(1)) {
-    const m = line.match(/\(?((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/);
-    if (!m) continue;
-    const file = m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!;
-    if (file.startsWith(NODAL_DIST) || file.includes("/node_modules/")) continue;
-    const rel = relative(process.cwd(), file);
-    return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
-  }
-  return undefined;
 }

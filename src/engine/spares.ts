@@ -38,6 +38,11 @@ export class SparePool {
     }
   }
 
+  /** Boots one more spare now, beyond the pool's size (taken by the next activation). */
+  add(): void {
+    this.#spares.push(this.#spawn());
+  }
+
   /** Keeps `size` spares from now on (one per web function, so a reload never waits for a boot). */
   resize(size: number): void {
     this.#size = size;

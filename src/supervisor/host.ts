@@ -167,6 +167,9 @@ export class AppHost {
         return { pid: process.pid };
       case "status":
         return this.status();
+      case "warm":
+        this.engine.warm();
+        return {};
       case "call": {
         // Arguments and results travel as v8-serialized (structured clone) data, base64 in JSON.
         const args = deserialize(Buffer.from(String(body.args), "base64")) as unknown[];
