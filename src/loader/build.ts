@@ -107,9 +107,12 @@ export class Builder {
     return { file, hash, inputs, externals: [...externals], ms: performance.now() - started };
   }
 
+  /** Ends the build context and esbuild's service process (which would outlive us briefly). */
   async dispose(): Promise<void> {
-    await this.#ctx?.dispose();
+    if (!this.#ctx) return;
+    await this.#ctx.dispose();
     this.#ctx = undefined;
+    await (await import("esbuild")).stop();
   }
 
   #resolvePlugin(): Plugin {
