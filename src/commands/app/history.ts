@@ -27,6 +27,6 @@ export default defineCommand({
       v.n === live?.version ? "live" : "",
       v.rollbackOf ? `rollback of v${v.rollbackOf}` : "",
     ]);
-    process.stdout.write(table(["Version", "Deployed", "Source", "", "Note"], rows) + "\n");
+    process.stdout.write(table(["Version", "Deployed", "Source", "State", "Note"], rows) + "\n");
   },
 });
