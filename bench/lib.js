@@ -134,9 +134,13 @@ function signalGroup(pid, sig) {
 }
 
 function pidsTagged(tag) {
-  if (process.platform !== "linux") return [];
-  const needle = `NODAL_BENCH_TAG=${tag}\0`;
-  const found = [];
+  return process.platform === "linux" ? pidsWithEnv("NODAL_BENCH_TAG", tag) : [];
+}
+
+/** Pids of live (non-zombie) processes whose environment has NAME=value, this process excluded. */
+export function pidsWithEnv(name, value) {
+  const needle = `${name}=${value}\0`;
+  const pids = [];
   let entries = [];
   try {
     entries = readdirSync("/proc");
@@ -146,10 +150,12 @@ function pidsTagged(tag) {
   for (const e of entries) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${e}/environ`, "latin1").includes(needle)) found.push(Number(e));
+      if (!`${readFileSync(`/proc/${e}/environ`, "latin1")}\0`.includes(needle)) continue;
+      const stat = readFileSync(`/proc/${e}/stat`, "latin1");
+      if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z") pids.push(Number(e));
     } catch {}
   }
-  return found;
+  return pids;
 }
 
 /**

@@ -6,7 +6,9 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN_DIR, NODAL_BIN, ROOT, defer, get, now, sleep, tail } from "./lib.js";
+import { BIN_DIR, NODAL_BIN, ROOT, defer, get, now, pidsWithEnv, sleep, tail } from "./lib.js";
+
+export { pidsWithEnv };
 
 export const PM2_BIN = join(BIN_DIR, "pm2");
 export const POLL_GAP_MS = 2;
@@ -43,26 +45,6 @@ web.listen(Number(process.env.PORT), "127.0.0.1");
 // ---------------------------------------------------------------------------------------------
 // Processes.
 
-/** Pids of live (non-zombie) processes whose environment has NAME=value, this process excluded. */
-export function pidsWithEnv(name, value) {
-  const needle = `${name}=${value}\0`;
-  const pids = [];
-  let entries = [];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      if (!`${readFileSync(`/proc/${e}/environ`, "latin1")}\0`.includes(needle)) continue;
-      const stat = readFileSync(`/proc/${e}/stat`, "latin1");
-      if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z") pids.push(Number(e));
-    } catch {}
-  }
-  return pids;
-}
 
 /** SIGKILLs every process with NAME=value in its environment until none is left (bounded). */
 export async function killAllWithEnv(name, value, timeoutMs = 5000) {
