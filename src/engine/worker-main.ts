@@ -18,6 +18,12 @@ import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 import { isCloneError, toWire } from "./protocol.js";
 
 process.setSourceMapsEnabled(true);
+// Blocking writes to the engine's pipes: a line printed just before process.exit() or a
+// crash is never left in a user-space buffer, and a burst is paced by the engine reading it
+// instead of piling up in this process. (Node makes pipe writes asynchronous otherwise.)
+for (const stream of [process.stdout, process.stderr]) {
+  (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
+}
 
 const send = (msg: FromWorker) => process.send!(msg);
 let found: Discovered | undefined;

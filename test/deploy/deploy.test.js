@@ -13,7 +13,7 @@ web.get("/print", (req, res) => {
   for (let i = 0; i < n; i++) console.log("line " + i);
   res.json({ printed: n });
 });
-web.get("/crash", () => { process.exit(3); });
+web.get("/crash", () => { console.log("last words " + "x".repeat(200000)); process.exit(3); });
 web.get("/slow", async (_req, res) => { await new Promise((r) => setTimeout(r, 800)); res.json({ slow: "done" }); });
 export const api = app.webApp({}, () => web);
 ${extra}
@@ -163,6 +163,10 @@ test("a crash loop is visible in show and in the logs", async (t) => {
   const logs = (await box.run(["app", "logs", "dep", "--search", "exited with code 3"])).stdout.trim().split("\n");
   assert.equal(logs.length, 3);
   assert.match(logs[2], /restarting in 400 ms/);
+  // What a worker printed right before process.exit() is in the log, whole.
+  const last = (await box.run(["app", "logs", "dep", "--search", "last words", "--json"])).stdout.trim().split("\n");
+  assert.equal(last.length, 3);
+  for (const l of last) assert.equal(JSON.parse(l).line.length, "last words ".length + 200000);
 });
 
 test("a supervisor killed with SIGKILL shows as crashed, and its workers do not linger on the port", async (t) => {
