@@ -1,6 +1,7 @@
 // Part `http`: requests/s of GET / ("hello") with autocannon (10 connections, 5 s after a 1 s
 // warm-up) against the same express app run bare with `node server.js`, deployed with nodal (one
-// web worker), under pm2 in fork mode and under pm2 in cluster mode with 2 instances.
+// web worker, and two with minContainers: 2), under pm2 in fork mode and in cluster mode with 2
+// instances.
 // Targets run one at a time, interleaved per run; each is started fresh and fully stopped after.
 import autocannon from "autocannon";
 import { writeFileSync } from "node:fs";
@@ -99,6 +100,21 @@ const ALL_TARGETS = [
     },
   },
   {
+    name: "nodal deploy (2 workers: minContainers 2)",
+    async run() {
+      const sb = new NodalSandbox("http-nodal2");
+      try {
+        sb.write("app.ts", nodalApp("hello").replace("app.webApp({}", "app.webApp({ minContainers: 2 }"));
+        const out = await sb.deploy("app.ts");
+        const port = portOf(out.urls.api);
+        await ready(port);
+        return await measure(port);
+      } finally {
+        await sb.close();
+      }
+    },
+  },
+  {
     name: "pm2 fork mode",
     async run() {
       return pm2Target([]);
@@ -165,7 +181,8 @@ export async function run(opts) {
   });
   const find = (prefix) => s.find((x) => x.name.startsWith(prefix)) ?? { rps: undefined };
   const bare = find("node server.js");
-  const nodal = find("nodal");
+  const nodal = find("nodal deploy (1");
+  const nodal2 = find("nodal deploy (2");
   const cluster = find("pm2 cluster");
   const fmtR = (v) => (v === undefined ? "—" : v.toFixed(0));
   const ratio = (a, b) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
@@ -183,7 +200,7 @@ export async function run(opts) {
   ];
   const notes = [];
   notes.push(
-    `nodal ÷ bare = ${ratio(nodal.rps, bare.rps)} (target ≥ 0.97×); nodal (1 worker) ÷ pm2 cluster (2 instances) = ${ratio(nodal.rps, cluster.rps)} (target ≥ 1× — but with a second worker, which nodal cannot run for one web function yet: it has no multi-worker option for web endpoints, so the comparison is 1 worker against 2 processes).`,
+    `nodal (1 worker) ÷ bare = ${ratio(nodal.rps, bare.rps)} (target ≥ 0.97×); nodal with 2 workers (\`app.webApp({ minContainers: 2 }, …)\`) ÷ pm2 cluster (2 instances) = ${ratio(nodal2.rps, cluster.rps)} (target ≥ 1×). The "nodal ÷ this" column compares the 1-worker deploy.`,
   );
   notes.push(
     `How: per run, each target in turn is started fresh (nodal: \`nodal deploy app.ts --json\` in a fresh NODAL_HOME; pm2: \`pm2 start server.js --name server [-i 2]\` in a fresh PM2_HOME, waited until every instance is online), answers GET /, idles ${SETTLE_MS / 1000} s, then autocannon (programmatic API, in the bench process) with ${CONNECTIONS} connections for ${WARMUP_S} s (warm-up, discarded) and ${DURATION_S} s (measured); req/s = autocannon's mean of its per-second samples; ${runs} run(s), targets interleaved; the p50 column is the median over runs.`,
