@@ -1,5 +1,4 @@
-import { Worker, type LineHandler } from "./worker.js";
-import type { FromWorker } from "./protocol.js";
+import { Worker } from "./worker.js";
 
 /**
  * Workers booted ahead of time, waiting for `load`: a reload then costs an import of the new
@@ -69,4 +68,3 @@ export class SparePool {
   }
 }
 
-export type { FromWorker, LineHandler };

@@ -73,7 +73,7 @@ export class LogWriter {
     if (batch.length === 0) return;
     const all = batch.join("");
     const allBytes = Buffer.byteLength(all);
-    if (this.#size + allBytes <= this.#maxBytes) return this.#write(all, allBytes);
+    if (this.#size + allBytes <= this.#maxBytes) return this.#write(all);
     let chunk: string[] = [];
     let bytes = 0;
     for (const line of batch) {
@@ -90,7 +90,7 @@ export class LogWriter {
     if (chunk.length) this.#write(chunk.join(""));
   }
 
-  #write(text: string, _bytes?: number): void {
+  #write(text: string): void {
     const buf = Buffer.from(text);
     let off = 0;
     while (off < buf.length) off += writeSync(this.#fd, buf, off);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type WriteFileAtomic from "write-file-atomic";
 import { lazy } from "../lazy.js";
@@ -42,9 +42,6 @@ export function saveApp(record: AppRecord): void {
   writeFileAtomic().sync(join(appsDir(), `${record.id}.json`), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
 }
 
-export function removeApp(id: string): void {
-  rmSync(join(appsDir(), `${id}.json`), { force: true });
-}
 
 /** Every record, oldest first; unreadable files (a foreign file, say) are skipped. */
 export function listApps(): AppRecord[] {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join, resolve, sep, relative } from "node:path";
 import type WriteFileAtomic from "write-file-atomic";
@@ -199,10 +199,3 @@ function fsyncPath(p: string, flags: string): void {
   }
 }
 
-export function isVolumeDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
