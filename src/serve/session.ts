@@ -127,14 +127,15 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
     running = false;
   };
   await watcher.setFiles(current.build.inputs);
-  lifecycle(`ready in ${Math.round(performance.now() - started)} ms; watching ${current.build.inputs.length} file(s) for changes`);
-
-  // Stops on a signal, or when `nodal app stop` asks through the control socket.
-  const signal = await new Promise<NodeJS.Signals | undefined>((resolve) => {
+  // Stops on a signal, or when `nodal app stop` asks through the control socket. Listening
+  // before "ready" is printed: whoever reads that line may signal at once.
+  const stopRequested = new Promise<NodeJS.Signals | undefined>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
     host.onStopRequested = () => resolve(undefined);
   });
+  lifecycle(`ready in ${Math.round(performance.now() - started)} ms; watching ${current.build.inputs.length} file(s) for changes`);
+  const signal = await stopRequested;
   lifecycle(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
   process.once("SIGINT", () => void engine.stop(0));
   await watcher.close();
