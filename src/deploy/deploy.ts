@@ -10,6 +10,7 @@ import { withNameLock } from "../registry/lock.js";
 import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
 import { controlRequest, controlSocketPath, ControlError } from "../supervisor/control.js";
 import { style } from "../ui/output.js";
+import { progress } from "../ui/progress.js";
 import { loadFailure, PendingSupervisor } from "./pending.js";
 import { deployTree } from "./tree.js";
 
@@ -57,10 +58,13 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   const { Builder } = await import("../loader/build.js");
   const builder = new Builder(target.path, buildDir);
   const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}) };
+  const spinner = progress();
   try {
+    spinner.step(`Building ${target.file}…`);
     const build = await builder.build();
     await builder.dispose();
     let result: DeployResult;
+    spinner.step(guess ? `Swapping the new version into ${guess.name}…` : `Starting ${target.file}…`);
     if (guess) {
       result = await withNameLock(guess.name, async () => {
         const live = liveDeployment(guess.name);
@@ -77,9 +81,11 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
         return startFresh(name, opts.host, () => saveVersion(name, build, meta), pending);
       });
     }
+    spinner.done();
     printResult(result, opts.json, started);
     return 0;
   } finally {
+    spinner.done();
     pending?.release();
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });

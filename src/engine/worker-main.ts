@@ -88,11 +88,22 @@ async function start(name: string): Promise<void> {
     throw new TypeError(`web function "${name}": the factory must return an express app or a (req, res) listener, got ${typeof listener}`);
   }
   server = createServer(listener);
-  server.on("request", (_req, res) => {
+  // A request may run for the function's `timeout` (seconds, as in Modal); then it gets a 504
+  // (or, when the answer had begun, its connection is cut) and the worker goes on serving.
+  const timeoutMs = ((fn.options as { timeout?: number }).timeout ?? 300) * 1000;
+  server.on("request", (req, res) => {
     const state = sockets.get(res.socket as Socket);
     if (state) state.busy = true;
     if (draining) res.shouldKeepAlive = false;
+    const timer = setTimeout(() => {
+      console.error(`[nodal] ${req.method} ${req.url} passed the ${timeoutMs / 1000}s timeout of "${name}"`);
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(504, { "content-type": "application/json; charset=utf-8", connection: "close" });
+      res.end(JSON.stringify({ error: `request timed out after ${timeoutMs / 1000}s` }));
+    }, timeoutMs);
+    res.on("close", () => clearTimeout(timer));
     res.on("finish", () => {
+      clearTimeout(timer);
       if (state) state.busy = false;
       if (draining) (res.socket as Socket | null)?.end();
     });

@@ -213,3 +213,22 @@ test("two saves 10 ms apart: the second one is served, not lost", async (t) => {
   await waitUntil(async () => (await getJSON(urls.api)).reply === "v1-second", { what: "the second save served" });
   assert.match(proc.output, /reloaded v\d in/);
 });
+
+test("a web request past the function's timeout gets a 504 and the worker keeps serving", async (t) => {
+  const { urls } = await startServe(t, {
+    "app.ts": `import express from "express";
+import { App } from "nodal";
+export const app = new App("slowweb");
+const web = express();
+web.get("/", (_req, res) => { res.json({ ok: true }); });
+web.get("/hang", () => {});
+export const api = app.webApp({ timeout: 1 }, () => web);
+`,
+  });
+  const started = Date.now();
+  const hung = await request(`${urls.api}/hang`, { timeoutMs: 10_000 });
+  assert.equal(hung.status, 504);
+  assert.match(JSON.parse(hung.body).error, /timed out after 1s/);
+  assert.ok(Date.now() - started < 5000);
+  assert.deepEqual(await getJSON(urls.api), { ok: true });
+});
