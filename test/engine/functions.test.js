@@ -13,6 +13,7 @@ export const app = new App("fns");
 const log = (name: string) => appendFileSync(process.env.TRACE_FILE!, name + " " + process.pid + " " + Date.now() + "\\n");
 
 export const square = app.function({}, async (x: number) => x * x);
+export const chain = app.function({}, async (x: number) => (await square.remote(x)) + 1);
 export const whoami = app.function({}, async () => ({ pid: process.pid, secret: process.env.TOKEN ?? null, extra: process.env.EXTRA ?? null }));
 export const withSecret = app.function({ secrets: [Secret.fromDict({ TOKEN: "s3cr3t-value" })], env: { EXTRA: "x" } }, async () => ({ pid: process.pid, secret: process.env.TOKEN ?? null, extra: process.env.EXTRA ?? null }));
 export const fails = app.function({}, async () => { const e = new RangeError("out of range: 42"); throw e; });
@@ -206,4 +207,11 @@ test("minContainers keeps a warm worker before any call", async (t) => {
   const { spawnSync } = await import("node:child_process");
   const pid = Number(spawnSync(process.execPath, ["c.mjs"], { cwd: box.dir, env: box.env, encoding: "utf8" }).stdout);
   assert.ok(show.pids.workers.includes(pid), "served by a warm worker");
+});
+
+test("a function calls another function with .remote() from its own worker", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const res = await box.run(["run", "app.ts::chain", "--input", "3"], { env: { TRACE_FILE: join(box.dir, "trace.log") } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(JSON.parse(res.stdout), 10);
 });
