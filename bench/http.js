@@ -86,33 +86,11 @@ const ALL_TARGETS = [
   },
   {
     name: "nodal deploy (1 worker)",
-    async run() {
-      const sb = new NodalSandbox("http-nodal");
-      try {
-        sb.write("app.ts", nodalApp("hello"));
-        const out = await sb.deploy("app.ts");
-        const port = portOf(out.urls.api);
-        await ready(port);
-        return await measure(port);
-      } finally {
-        await sb.close();
-      }
-    },
+    run: () => nodalTarget("http-nodal", nodalApp("hello")),
   },
   {
     name: "nodal deploy (2 workers: minContainers 2)",
-    async run() {
-      const sb = new NodalSandbox("http-nodal2");
-      try {
-        sb.write("app.ts", nodalApp("hello").replace("app.webApp({}", "app.webApp({ minContainers: 2 }"));
-        const out = await sb.deploy("app.ts");
-        const port = portOf(out.urls.api);
-        await ready(port);
-        return await measure(port);
-      } finally {
-        await sb.close();
-      }
-    },
+    run: () => nodalTarget("http-nodal2", nodalApp("hello").replace("app.webApp({}", "app.webApp({ minContainers: 2 }")),
   },
   {
     name: "pm2 fork mode",
@@ -127,6 +105,20 @@ const ALL_TARGETS = [
     },
   },
 ];
+
+/** Deploys `source` in a fresh NODAL_HOME and measures its web function. */
+async function nodalTarget(name, source) {
+  const sb = new NodalSandbox(name);
+  try {
+    sb.write("app.ts", source);
+    const out = await sb.deploy("app.ts");
+    const port = portOf(out.urls.api);
+    await ready(port);
+    return await measure(port);
+  } finally {
+    await sb.close();
+  }
+}
 
 /** BENCH_TARGETS=bare,nodal narrows a run to some targets (for quick local checks). */
 const TARGETS = ALL_TARGETS.filter((t) => !process.env.BENCH_TARGETS || process.env.BENCH_TARGETS.split(",").some((n) => t.name.includes(n)));

@@ -1,6 +1,6 @@
-import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
+import { formatFrame, parseFrame } from "../sdk/frames.js";
 import { WorkerError } from "./worker.js";
 
 /** A worker's failure to load or start, as the user's error (file:line, message). */
@@ -23,12 +23,9 @@ const NODAL_DIST = fileURLToPath(new URL("..", import.meta.url));
 /** The first stack frame in the user's code (not nodal's, not a package's, not Node's), as file:line:col. */
 function userFrame(stack: string | undefined): string | undefined {
   for (const line of (stack ?? "").split("\n").slice(1)) {
-    const m = line.match(/\(?((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/);
-    if (!m) continue;
-    const file = m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!;
-    if (file.startsWith(NODAL_DIST) || file.includes("/node_modules/")) continue;
-    const rel = relative(process.cwd(), file);
-    return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
+    const frame = parseFrame(line);
+    if (!frame || frame.file.startsWith(NODAL_DIST) || frame.file.includes("/node_modules/")) continue;
+    return formatFrame(frame);
   }
   return undefined;
 }

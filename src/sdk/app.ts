@@ -1,7 +1,6 @@
-import { relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidError } from "./errors.js";
+import { formatFrame, parseFrame } from "./frames.js";
 import { FunctionCall } from "./function-call.js";
 import { checkName } from "./names.js";
 import { checkOptions, type FunctionOptions, type WebAppOptions, type WebEndpointOptions, ALLOWED_KEYS } from "./options.js";
@@ -259,11 +258,6 @@ function endpointListener(method: string, handler: (input: any) => unknown): Req
 function callerLocation(): string | undefined {
   const frames = (new Error().stack ?? "").split("\n").slice(1);
   // frames[0] is callerLocation, frames[1] the App method, frames[2] the user's call.
-  const frame = frames[2] ?? "";
-  const m = frame.match(/\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?\s*$/);
-  if (!m) return undefined;
-  let file = m[1]!;
-  if (file.startsWith("file://")) file = fileURLToPath(file);
-  const rel = relative(process.cwd(), file);
-  return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
+  const frame = parseFrame(frames[2] ?? "");
+  return frame && formatFrame(frame);
 }
