@@ -14,7 +14,7 @@ web.get("/print", (req, res) => {
   res.json({ printed: n });
 });
 web.get("/crash", () => { console.log("last words " + "x".repeat(200000)); process.exit(3); });
-web.get("/slow", async (_req, res) => { await new Promise((r) => setTimeout(r, 800)); res.json({ slow: "done" }); });
+web.get("/slow", async (_req, res) => { console.log("slow request started"); await new Promise((r) => setTimeout(r, 800)); res.json({ slow: "done" }); });
 export const api = app.webApp({}, () => web);
 ${extra}
 `;
@@ -238,8 +238,10 @@ test("logs: --tail, --search, --function, --source, --since/--until, --json fiel
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--since "yesterday-ish" is not a time/);
 
-  const follow = box.spawn(["app", "logs", "dep", "-f", "--tail", "0", "--function", "api"]);
-  await new Promise((r) => setTimeout(r, 300));
+  // --since now (the earlier lines are older): whether the follower has started reading when
+  // the new lines are printed or not, it shows exactly them, with no sleep to wait for it.
+  const since = new Date().toISOString();
+  const follow = box.spawn(["app", "logs", "dep", "-f", "--since", since, "--function", "api"]);
   await request(`${urls.api}/print?n=3`);
   await follow.waitFor(/line 2/);
   assert.equal(await box.run(["app", "stop", "dep"]).then((r) => r.code), 0);
@@ -294,7 +296,7 @@ test("app stop lets an in-flight request finish before the app is stopped", asyn
   const box = sandbox(t, { "app.ts": app("v1") });
   const { urls } = await deployed(box);
   const slow = request(`${urls.api}/slow`, { timeoutMs: 10_000 });
-  await new Promise((r) => setTimeout(r, 150));
+  await waitUntil(async () => (await box.run(["app", "logs", "dep", "--search", "slow request started"])).stdout.includes("started"), { what: "the request in flight" });
   const stop = await box.run(["app", "stop", "dep"]);
   assert.equal(stop.code, 0, stop.stderr);
   const res = await slow;

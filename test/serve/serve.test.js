@@ -177,7 +177,7 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 test("an in-flight request finishes when serve stops", async (t) => {
   const { proc, urls } = await startServe(t, { "app.ts": expressApp("v1"), "lib.ts": lib("") });
   const slow = request(`${urls.api}/slow`);
-  await new Promise((r) => setTimeout(r, 100));
+  await proc.waitFor(/slow request started/);
   proc.signal("SIGINT");
   const res = await slow;
   assert.equal(res.status, 200);
@@ -199,8 +199,7 @@ test("--port pins the first web function; a pinned port in use is a clear error"
   assert.doesNotMatch(res.stderr, /\n\s+at /);
   assert.deepEqual(pidsWithHome(box.home), []);
 
-  blocker.close();
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => blocker.close(r));
   const proc = box.spawn(["serve", "app.ts", "--port", String(port)]);
   await proc.waitFor(new RegExp(`api\\s+http://127\\.0\\.0\\.1:${port}`));
 });
