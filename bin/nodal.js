@@ -3,7 +3,10 @@
 // It exits explicitly (an app module imported by a command may hold timers), but only once
 // stdout and stderr are flushed: writes to a pipe are asynchronous, and exiting early would
 // cut long output such as `app logs --tail 100000`.
-import { main, exitCodeFor } from "../dist/cli.js";
+const argv = process.argv.slice(2);
+// A first deploy starts its supervisor before the rest of the CLI is even loaded.
+if (argv[0] === "deploy") (await import("../dist/deploy/early.js")).startEarly(argv.slice(1));
+const { main, exitCodeFor } = await import("../dist/cli.js");
 
 function exit(code) {
   let pending = 2;
@@ -12,7 +15,7 @@ function exit(code) {
   process.stderr.write("", done);
 }
 
-main(process.argv.slice(2)).then(
+main(argv).then(
   (code) => exit(typeof code === "number" ? code : 0),
   (error) => exit(exitCodeFor(error)),
 );

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { NODAL_ROOT } from "./paths.js";
 import { commands, groups } from "./commands/index.js";
 import { UsageError, UserError } from "./errors.js";
 import { style } from "./ui/output.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(join(NODAL_ROOT, "package.json"), "utf8")) as { version: string };
 
 function program(): Command {
   const root = new Command("nodal")

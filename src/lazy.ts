@@ -1,13 +1,10 @@
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-
 /**
- * A CommonJS package loaded on first use, not at import: `nodal app list` and spare workers
- * start without it (cron-parser, express-rate-limit and write-file-atomic cost 20–60 ms each
- * to load).
+ * A CommonJS package evaluated on first use, not at import: `nodal app list` and spare workers
+ * start without it. Write `lazy(() => require("pkg"))`: the build bundles packages required
+ * this way (still evaluated only on the first call), and leaves the ones it keeps external to
+ * Node's require (scripts/build.js says which).
  */
-export function lazy<T>(id: string): () => T {
+export function lazy<T>(load: () => T): () => T {
   let mod: T | undefined;
-  return () => (mod ??= require(id) as T);
+  return () => (mod ??= load());
 }

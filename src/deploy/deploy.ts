@@ -11,6 +11,7 @@ import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord
 import { controlRequest, controlSocketPath, ControlError } from "../supervisor/control.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";
+import { takeEarly } from "./early.js";
 import { loadFailure, PendingSupervisor } from "./pending.js";
 import { deployTree } from "./tree.js";
 
@@ -50,7 +51,10 @@ function liveFromFile(target: Target): AppRecord | undefined {
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
-  const pending = guess ? undefined : PendingSupervisor.spawn(opts.host, target.file, target.path, target.selector);
+  const early = takeEarly();
+  if (guess) early?.release();
+  const pending = guess ? undefined : (early ?? PendingSupervisor.spawn());
+  const source = { host: opts.host, display: target.file, path: target.path, ...(target.selector ? { selector: target.selector } : {}) };
   // A redeploy: the live supervisor boots the new version's worker while this CLI builds.
   if (guess) void controlRequest(controlSocketPath(guess.id), "warm", {}, 2000).catch(() => {});
   const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
@@ -72,7 +76,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
         return swapInto(live, build.hash, () => saveVersion(guess.name, build, meta), opts.name ? undefined : guess.name);
       });
     } else {
-      const manifest = await pending!.inspect(build);
+      const manifest = await pending!.inspect(build, source);
       const name = checkNameForCli(opts.name ?? manifest.appName);
       result = await withNameLock(name, async () => {
         const live = liveDeployment(name);
@@ -130,9 +134,10 @@ export async function swapInto(live: AppRecord, hash: string | undefined, makeVe
 /** Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue). */
 export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor): Promise<DeployResult> {
   const version = makeVersion();
-  const supervisor = pending ?? PendingSupervisor.spawn(host, version.display, version.file, version.selector);
+  const supervisor = pending ?? PendingSupervisor.spawn();
   try {
-    if (!pending) await supervisor.inspect(versionBuild(name, version));
+    const source = { host, display: version.display, path: version.file, ...(version.selector ? { selector: version.selector } : {}) };
+    if (!pending) await supervisor.inspect(versionBuild(name, version), source);
     const crashed = listApps().filter((r) => r.name === name && r.state === "deployed").at(-1);
     const id = crashed?.id ?? newAppId();
     const res = await supervisor.go(id, name, version.n);

@@ -1,19 +1,30 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import { UserError } from "../errors.js";
 import type { WireError } from "../engine/protocol.js";
 import { homeDir } from "../registry/home.js";
-import type { FromSupervisor, ToSupervisor } from "../supervisor/supervisor.js";
+import { distFile } from "../paths.js";
+import type { AppSource, FromSupervisor, ToSupervisor } from "../supervisor/supervisor.js";
 
-const SUPERVISOR_MAIN = fileURLToPath(new URL("../supervisor/main.js", import.meta.url));
+const SUPERVISOR_MAIN = distFile("supervisor", "main.js");
 
 /** A load failure reported by a supervisor, as the user's error. */
 export function loadFailure(wire: WireError, what: string, hint?: string): UserError {
   return new UserError((wire.code as never) ?? "E_LOAD_FAILED", `${what}: ${wire.message}`, wire.hint ?? hint);
+}
+
+/**
+ * The supervisor's environment: the CLI's, except NODE_EXTRA_CA_CERTS, which is passed on as
+ * NODAL_EXTRA_CA_CERTS. Node 20 parses that certificate file as it starts (about 80 ms for a
+ * system bundle, on the path to a deploy's first response), and a supervisor opens no TLS
+ * connections; supervisor/main.ts puts it back for the workers, which run the app's code.
+ */
+export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: extra, ...rest } = env;
+  return extra === undefined ? rest : { ...rest, NODAL_EXTRA_CA_CERTS: extra };
 }
 
 /**
@@ -25,20 +36,21 @@ export class PendingSupervisor {
   #committed = false;
   #exited: Promise<string>;
 
-  private constructor(host: string, display: string, path: string, selector: string | undefined) {
+  private constructor() {
     const logFd = openSync(join(homeDir("logs"), "supervisors.log"), "a", 0o600);
-    this.child = spawn(process.execPath, [SUPERVISOR_MAIN, host, display, path, ...(selector ? [selector] : [])], {
+    this.child = spawn(process.execPath, [SUPERVISOR_MAIN], {
       detached: true, // its own session: it outlives this CLI and the terminal
       stdio: ["ignore", logFd, logFd, "ipc"],
+      env: supervisorEnv(process.env),
     });
     closeSync(logFd);
     this.#exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
     this.child.on("error", () => {});
   }
 
-  /** Starts a supervisor for the app file `path` (shown as `display`), `::selector` if any. */
-  static spawn(host: string, display: string, path: string, selector?: string): PendingSupervisor {
-    return new PendingSupervisor(host, display, path, selector);
+  /** Starts a supervisor; it forks its first worker at once and waits for `inspect`. */
+  static spawn(): PendingSupervisor {
+    return new PendingSupervisor();
   }
 
   #request<T extends FromSupervisor["t"]>(msg: ToSupervisor, want: T): Promise<Extract<FromSupervisor, { t: T }>> {
@@ -55,10 +67,10 @@ export class PendingSupervisor {
     });
   }
 
-  /** Loads the build in a worker; resolves to its manifest (the app's name among it). */
-  async inspect(build: BuildOutput): Promise<AppManifest> {
+  /** Loads the build of `where.path` in a worker; resolves to its manifest (the app's name among it). */
+  async inspect(build: BuildOutput, where: AppSource): Promise<AppManifest> {
     try {
-      const reply = await this.#request({ t: "inspect", build }, "manifest");
+      const reply = await this.#request({ t: "inspect", build, ...where }, "manifest");
       return reply.manifest;
     } catch (wire) {
       const w = wire as WireError;

@@ -1,7 +1,7 @@
-import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { formatFrame, parseFrame } from "../sdk/frames.js";
 import { WorkerError } from "./worker.js";
+import { NODAL_DIST } from "../paths.js";
 
 /** A worker's failure to load or start, as the user's error (file:line, message). */
 export function toLoadError(error: unknown): Error {
@@ -18,13 +18,12 @@ export function toLoadError(error: unknown): Error {
   return error as Error;
 }
 
-const NODAL_DIST = fileURLToPath(new URL("..", import.meta.url));
 
 /** The first stack frame in the user's code (not nodal's, not a package's, not Node's), as file:line:col. */
 function userFrame(stack: string | undefined): string | undefined {
   for (const line of (stack ?? "").split("\n").slice(1)) {
     const frame = parseFrame(line);
-    if (!frame || frame.file.startsWith(NODAL_DIST) || frame.file.includes("/node_modules/")) continue;
+    if (!frame || frame.file.startsWith(`${NODAL_DIST}/`) || frame.file.includes("/node_modules/")) continue;
     return formatFrame(frame);
   }
   return undefined;

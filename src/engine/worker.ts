@@ -1,11 +1,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import type { AppManifest } from "../loader/manifest.js";
+import { distFile } from "../paths.js";
 import { LineSplitter } from "./lines.js";
 import { isCloneError, type FromWorker, type ToWorker, type WireError } from "./protocol.js";
 
-const WORKER_MAIN = fileURLToPath(new URL("./worker-main.js", import.meta.url));
+const WORKER_MAIN = distFile("engine", "worker-main.js");
 const STDERR_TAIL_LINES = 30;
 
 export type Stream = "stdout" | "stderr";

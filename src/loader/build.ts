@@ -2,14 +2,13 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BuildContext, Message, Plugin } from "esbuild";
 import { UserError } from "../errors.js";
+import { distFile, NODAL_ROOT } from "../paths.js";
 
 /** The SDK module every bundle's `import … from "nodal"` points at: one instance per worker. */
-export const SDK_ENTRY = fileURLToPath(new URL("../sdk/index.js", import.meta.url));
+export const SDK_ENTRY = distFile("sdk", "index.js");
 /** nodal's own package root: a fallback for bare imports the app's folder cannot resolve. */
-const NODAL_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** One successful build: the bundle on disk and what it was made from. */
 export interface BuildOutput {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type WriteFileAtomic from "write-file-atomic";
 import { lazy } from "../lazy.js";
 
-const writeFileAtomic = lazy<typeof WriteFileAtomic>("write-file-atomic");
+const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 import { homeDir } from "./home.js";
 import { isSameProcess } from "./proc.js";
 

@@ -1,7 +1,7 @@
 import type * as CronParser from "cron-parser";
 import { lazy } from "../lazy.js";
 
-const cronParser = lazy<typeof CronParser>("cron-parser");
+const cronParser = lazy(() => require("cron-parser") as typeof CronParser);
 
 /** Options of a `Cron` schedule. */
 export interface CronParams {

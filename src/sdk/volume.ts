@@ -4,7 +4,7 @@ import { join, resolve, sep, relative } from "node:path";
 import type WriteFileAtomic from "write-file-atomic";
 import { lazy } from "../lazy.js";
 
-const writeFileAtomic = lazy<typeof WriteFileAtomic>("write-file-atomic");
+const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 import { homeDir } from "../registry/home.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";

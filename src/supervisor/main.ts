@@ -6,10 +6,21 @@
 import { Worker } from "../engine/worker.js";
 import type { ToSupervisor } from "./supervisor.js";
 
+// Started without it (see deploy/pending.ts): the workers get it back.
+if (process.env.NODAL_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.NODAL_EXTRA_CA_CERTS;
+  delete process.env.NODAL_EXTRA_CA_CERTS;
+}
+
 const early = new Worker();
 const queued: ToSupervisor[] = [];
 let deliver: ((msg: ToSupervisor) => void) | undefined;
 process.on("message", (msg: ToSupervisor) => (deliver ? deliver(msg) : queued.push(msg)));
+// The CLI that started this supervisor left before it was even loaded (its command failed):
+// nobody will ever tell it what to run. (supervisor.ts handles a disconnect after that.)
+const orphaned = () => deliver === undefined && process.exit(0);
+process.on("disconnect", orphaned);
+if (!process.connected) orphaned();
 
 const { runSupervisor } = await import("./supervisor.js");
 runSupervisor(early, (handler) => {

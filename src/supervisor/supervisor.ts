@@ -9,8 +9,8 @@
  *
  * After "healthy" the CLI disconnects and the supervisor lives on its own, running the same
  * AppHost as `nodal serve`, until `nodal app stop` or SIGTERM.
- * argv: HOST DISPLAY PATH [SELECTOR] — known before the build, so the first worker boots at once.
- * main.ts forks that worker before this module (and all of the engine) is even loaded.
+ * It needs nothing to start: main.ts forks the first worker (any app's) before this module, and
+ * all of the engine, is even loaded. "inspect" says which app it is.
  */
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
@@ -20,8 +20,16 @@ import { readVersion, versionBuild } from "../registry/versions.js";
 import type { Worker } from "../engine/worker.js";
 import { AppHost } from "./host.js";
 
+/** The app a supervisor runs: its file as the user named it, its absolute path, `::selector`. */
+export interface AppSource {
+  host: string;
+  display: string;
+  path: string;
+  selector?: string;
+}
+
 export type ToSupervisor =
-  | { t: "inspect"; build: BuildOutput }
+  | ({ t: "inspect"; build: BuildOutput } & AppSource)
   | { t: "go"; id: string; name: string; version: number }
   | { t: "quit" };
 
@@ -30,11 +38,10 @@ export type FromSupervisor =
   | { t: "healthy"; urls: Record<string, string>; version: number; manifest: AppManifest }
   | { t: "failed"; error: ReturnType<typeof toWire> };
 
-const [bindHost = "127.0.0.1", display = "app.ts", sourcePath = "", selector] = process.argv.slice(2);
 const send = (msg: FromSupervisor) => process.connected && process.send!(msg);
 let appName = "";
 
-function makeHost(display: string, path: string, selector: string | undefined, early: Worker[]): AppHost {
+function makeHost({ host, display, path, selector }: AppSource, early: Worker[]): AppHost {
   const h: AppHost = new AppHost({
     kind: "deployed",
     schedules: true,
@@ -43,7 +50,7 @@ function makeHost(display: string, path: string, selector: string | undefined, e
     engine: {
       file: display,
       ...(selector ? { selector } : {}),
-      host: bindHost,
+      host,
       basePort: 8000,
       serveWeb: true,
       // No idle spare once running: it would cost a deployed app ~55 MB for a faster redeploy.
@@ -66,13 +73,18 @@ function makeHost(display: string, path: string, selector: string | undefined, e
   return h;
 }
 
-let host: AppHost;
-const stop = () => void host.stop(10_000).then(() => process.exit(0));
+/** Made by "inspect". */
+let host: AppHost | undefined;
+let early: Worker;
+const stop = () => {
+  if (!host) early.child.kill("SIGKILL");
+  void (host?.stop(10_000) ?? Promise.resolve()).then(() => process.exit(0));
+};
 let committed = false;
 
 /** Called by main.ts with the worker it forked first and the messages that came meanwhile. */
-export function runSupervisor(early: Worker, onMessage: (handler: (msg: ToSupervisor) => void) => void): void {
-  host = makeHost(display, sourcePath, selector, [early]);
+export function runSupervisor(first: Worker, onMessage: (handler: (msg: ToSupervisor) => void) => void): void {
+  early = first;
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   process.on("SIGHUP", () => {}); // the terminal closing is not our business
@@ -86,32 +98,36 @@ export function runSupervisor(early: Worker, onMessage: (handler: (msg: ToSuperv
 function handle(msg: ToSupervisor): void {
   switch (msg.t) {
     case "inspect": {
-      host.engine.prepare(msg.build).then(
+      const { t: _, build, ...source } = msg;
+      host = makeHost(source, [early]);
+      const h = host;
+      h.engine.prepare(build).then(
         (manifest) => send({ t: "manifest", manifest }),
         (error) => {
           send({ t: "failed", error: toWire(error) });
-          void host.stop(0).then(() => process.exit(1));
+          void h.stop(0).then(() => process.exit(1));
         },
       );
       return;
     }
     case "go": {
+      const h = host!;
       committed = true;
       appName = msg.name;
       const version = readVersion(msg.name, msg.version)!;
       // Keep the ports of this name's last instance when they are free (URLs survive a restart).
       const previous = listApps().filter((r) => r.name === msg.name).at(-1);
-      host.engine.opts.preferredPorts = Object.fromEntries(
+      h.engine.opts.preferredPorts = Object.fromEntries(
         Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)]),
       );
-      host.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
+      h.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
         (act) => {
-          host.onStopRequested = stop;
+          h.onStopRequested = stop;
           send({ t: "healthy", urls: act.urls, version: version.n, manifest: act.version.manifest });
         },
         (error) => {
           send({ t: "failed", error: toWire(error) });
-          void host.stop(0).then(() => process.exit(1));
+          void h.stop(0).then(() => process.exit(1));
         },
       );
       return;

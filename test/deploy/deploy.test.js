@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { pidsWithHome, portIsFree, request, sandbox, waitUntil } from "../helpers.js";
 
@@ -135,6 +136,41 @@ test("a first deploy that fails to start exits 1 and leaves nothing running", as
   assert.match(res.stderr, /app\.ts:\d+/);
   await waitUntil(() => pidsWithHome(box.home).length === 0, { what: "no process left" });
   assert.deepEqual(await list(box), []);
+});
+
+test("a deploy refused before it starts (missing file, build error, bad --name) leaves no process behind", async (t) => {
+  const box = sandbox(t, { "app.ts": app("v1"), "broken.ts": "export const = ;\n" });
+  const missing = await box.run(["deploy", "nope.ts"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /app file nope\.ts does not exist/);
+  const broken = await box.run(["deploy", "broken.ts"]);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /broken\.ts:1:\d+/);
+  const badName = await box.run(["deploy", "--name", "Bad Name!", "app.ts"]);
+  assert.equal(badName.code, 1);
+  assert.match(badName.stderr, /--name/);
+  // The supervisor a deploy starts ahead of its build exits with the CLI that did not use it.
+  await waitUntil(() => pidsWithHome(box.home).length === 0, { what: "no process left" });
+  assert.deepEqual(await list(box), []);
+});
+
+test("the supervisor starts without NODE_EXTRA_CA_CERTS; the app's workers get it", async (t) => {
+  const box = sandbox(t, {
+    "app.ts": `import { App } from "nodal";
+export const app = new App("ca");
+export const api = app.webEndpoint({}, () => ({ certs: process.env.NODE_EXTRA_CA_CERTS ?? null }));
+`,
+    "extra.pem": "",
+  });
+  const certs = `${box.dir}/extra.pem`;
+  const res = await box.run(["deploy", "app.ts", "--json"], { env: { NODE_EXTRA_CA_CERTS: certs } });
+  assert.equal(res.code, 0, res.stderr);
+  const { urls } = JSON.parse(res.stdout);
+  assert.deepEqual(JSON.parse((await request(urls.api)).body), { certs });
+  const [rec] = await list(box);
+  const environ = readFileSync(`/proc/${rec.pid}/environ`, "utf8").split("\0");
+  assert.ok(environ.includes(`NODAL_HOME=${box.home}`));
+  assert.ok(!environ.some((v) => v.startsWith("NODE_EXTRA_CA_CERTS=")), "the supervisor has no NODE_EXTRA_CA_CERTS");
 });
 
 test("a worker killed with SIGKILL is restarted with backoff, and show reports it", async (t) => {

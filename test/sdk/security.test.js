@@ -19,8 +19,8 @@ import {
   requireApiKey,
   rateLimit,
   validateBody,
-} from "../../dist/sdk/security/index.js";
-import { InvalidError } from "../../dist/sdk/errors.js";
+  InvalidError,
+} from "../../dist/sdk/index.js";
 
 const sha256hex = (text) => createHash("sha256").update(text, "utf8").digest("hex");
 const KEY_HINT = "generate one with `openssl rand -base64 32`";
