@@ -17,10 +17,13 @@ const USAGE = `usage: node bench/index.js [PART...] [--write] [--runs N] [--edit
   --write    replace each part's section in BENCHMARKS.md
   --runs N   passes per tool (default: reload 1, start 5, http 5, logs 3)
   --edits N  edits per pass (default 20)
-  --quiet    no progress lines on stderr`;
+  --quiet    no progress lines on stderr
+  --without-extra-ca
+             unset NODE_EXTRA_CA_CERTS for every tool (Node 20 parses that file at each start);
+             written as the section PART-without-extra-ca`;
 
 function parseArgs(argv) {
-  const opts = { parts: [], write: false, runs: undefined, edits: 20, quiet: false };
+  const opts = { parts: [], write: false, runs: undefined, edits: 20, quiet: false, withoutExtraCa: false };
   const positiveInt = (flag, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usageError(`${flag} needs a positive integer, got ${JSON.stringify(v ?? "")}`);
@@ -32,6 +35,7 @@ function parseArgs(argv) {
     const value = () => inline ?? argv[++i];
     if (flag === "--write") opts.write = true;
     else if (flag === "--quiet") opts.quiet = true;
+    else if (flag === "--without-extra-ca") opts.withoutExtraCa = true;
     else if (flag === "--runs") opts.runs = positiveInt(flag, value());
     else if (flag === "--edits") opts.edits = positiveInt(flag, value());
     else if (flag === "--help" || flag === "-h") {
@@ -58,7 +62,8 @@ function machine() {
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
-  return `${model}, ${cpus.length} cores, ${ram} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()} ${os.arch()} (load average at start: ${load})`;
+  const ca = process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}` : "NODE_EXTRA_CA_CERTS unset";
+  return `${model}, ${cpus.length} cores, ${ram} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, ${ca} (load average at start: ${load})`;
 }
 
 /** The command as the user typed it: through npm when run by `npm run bench`. */
@@ -97,6 +102,7 @@ function writeSection(part, text) {
 async function main() {
   const argv = process.argv.slice(2);
   const opts = parseArgs(argv);
+  if (opts.withoutExtraCa) delete process.env.NODE_EXTRA_CA_CERTS;
   const machineLine = machine();
   const command = commandLine(argv);
   const date = new Date().toISOString().slice(0, 10);
@@ -113,11 +119,13 @@ async function main() {
       process.stderr.write(`bench: part "${part}" failed: ${error.stack ?? error}\n`);
       continue;
     }
-    const text = section(part, result, { machineLine, command, date });
+    const key = opts.withoutExtraCa ? `${part}-without-extra-ca` : part;
+    if (opts.withoutExtraCa) result.title += " — without NODE_EXTRA_CA_CERTS";
+    const text = section(key, result, { machineLine, command, date });
     process.stdout.write(`${text.split("\n").slice(1, -1).join("\n")}\n\n`);
     if (opts.write) {
-      writeSection(part, text);
-      process.stdout.write(`(BENCHMARKS.md: section "${part}" updated)\n\n`);
+      writeSection(key, text);
+      process.stdout.write(`(BENCHMARKS.md: section "${key}" updated)\n\n`);
     }
   }
   process.exitCode = failures ? 1 : 0;

@@ -178,6 +178,8 @@ export const loadavg = () =>
 function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), `nodal-bench-${prefix}-`));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  // Its own package.json: server.js is CommonJS whatever a package.json above the temp dir says.
+  writeFileSync(join(dir, "package.json"), `{ "private": true, "type": "commonjs" }\n`);
   return dir;
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../lazy.js";
 import type { AppManifest, ScheduleSpec } from "../loader/manifest.js";
 import { nextRun } from "./schedule-time.js";
 
@@ -97,7 +97,7 @@ export class Scheduler {
 
   /** A tick: run now unless the previous run is still going. */
   #tick(fn: string, entry: Entry, planned: Date): void {
-    const id = `run-${randomBytes(5).toString("hex")}`;
+    const id = `run-${nodeCrypto().randomBytes(5).toString("hex")}`;
     const lateMs = Math.max(0, Date.now() - planned.getTime());
     if (entry.running) {
       const run: RunRecord = { id, fn, startedAt: new Date().toISOString(), outcome: "skipped", durationMs: 0, attempts: 0, lateMs };

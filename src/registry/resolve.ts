@@ -1,5 +1,5 @@
 import { UserError } from "../errors.js";
-import { listApps, liveState, type AppRecord, type AppState } from "./apps.js";
+import { byCreatedAt, listApps, liveState, type AppRecord, type AppState } from "./apps.js";
 
 /**
  * The instance a NAME (or app id) means: a running one first (deployed before ephemeral),
@@ -17,5 +17,5 @@ export function resolveApp(nameOrId: string): AppRecord & { live: AppState } {
     );
   }
   const rank = (r: { live: AppState }) => ({ deployed: 0, ephemeral: 1, crashed: 2, stopped: 3 })[r.live];
-  return matching.sort((a, b) => rank(a) - rank(b) || b.createdAt.localeCompare(a.createdAt))[0]!;
+  return matching.sort((a, b) => rank(a) - rank(b) || byCreatedAt(b, a))[0]!;
 }

@@ -1,10 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type WriteFileAtomic from "write-file-atomic";
-import { lazy } from "../lazy.js";
 
-const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 import type { BuildOutput } from "../loader/build.js";
+import { writeFileAtomicSync } from "./atomic.js";
 import { homeDir } from "./home.js";
 
 /** One deployed version of an app name: a snapshot of the bundle, immune to later edits. */
@@ -66,7 +64,7 @@ export function saveVersion(name: string, build: Pick<BuildOutput, "file" | "has
     inputs: build.inputs,
     ...meta,
   };
-  writeFileAtomic().sync(join(dir, "version.json"), JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  writeFileAtomicSync(join(dir, "version.json"), JSON.stringify(record, null, 2) + "\n");
   return record;
 }
 

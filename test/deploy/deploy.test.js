@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { pidsWithHome, portIsFree, request, sandbox, waitUntil } from "../helpers.js";
 
@@ -79,6 +80,17 @@ test("the deployment is a snapshot; redeploying unchanged code is skipped; a cha
   assert.equal(second.urls.api, first.urls.api);
   assert.deepEqual(JSON.parse((await request(second.urls.api)).body), { reply: "v2" });
   assert.equal((await list(box)).length, 1);
+  // The registry: one owner-only record per app, one per version, no temporary file left over.
+  const appsDir = join(box.home, "apps");
+  const records = readdirSync(appsDir);
+  assert.deepEqual(records, [`${second.id}.json`]);
+  assert.equal(statSync(join(appsDir, records[0])).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(join(appsDir, records[0]), "utf8")).version, 2);
+  for (const v of ["v1", "v2"]) {
+    const dir = join(box.home, "deployments", "dep", "versions", v);
+    assert.deepEqual(readdirSync(dir).sort(), ["app.mjs", "version.json"]);
+    assert.equal(statSync(join(dir, "version.json")).mode & 0o777, 0o600);
+  }
 });
 
 test("a redeploy under a request loop fails no request", async (t) => {
