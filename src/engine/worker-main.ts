@@ -4,7 +4,7 @@
  * A spare worker boots this file ahead of time and waits for `load`, so a reload does not pay
  * Node's start-up.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { describeApp, findApp, type Discovered } from "../loader/discover.js";
@@ -29,7 +29,13 @@ const send = (msg: FromWorker) => process.send!(msg);
 let found: Discovered | undefined;
 let server: Server | undefined;
 let draining = false;
-const sockets = new Map<Socket, { busy: boolean }>();
+/** Each connection handed over, and the request it is answering (if any) since when. */
+interface SocketState {
+  busy: boolean;
+  res?: ServerResponse;
+  since?: number;
+}
+const sockets = new Map<Socket, SocketState>();
 
 // The engine holds our only reason to live: when it goes (even by kill -9), we go.
 process.on("disconnect", () => process.exit(0));
@@ -90,24 +96,38 @@ async function start(name: string): Promise<void> {
   server = createServer(listener);
   // A request may run for the function's `timeout` (seconds, as in Modal); then it gets a 504
   // (or, when the answer had begun, its connection is cut) and the worker goes on serving.
+  // One timer checks every request in flight, rather than a timer per request: a hello-world
+  // request costs little more than the timer did.
   const timeoutMs = ((fn.options as { timeout?: number }).timeout ?? 300) * 1000;
-  server.on("request", (req, res) => {
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const state = sockets.get(res.socket as Socket);
-    if (state) state.busy = true;
+    if (state) {
+      state.busy = true;
+      state.res = res;
+      state.since = performance.now();
+    }
     if (draining) res.shouldKeepAlive = false;
-    const timer = setTimeout(() => {
-      console.error(`[nodal] ${req.method} ${req.url} passed the ${timeoutMs / 1000}s timeout of "${name}"`);
-      if (res.headersSent) return void res.destroy();
-      res.writeHead(504, { "content-type": "application/json; charset=utf-8", connection: "close" });
-      res.end(JSON.stringify({ error: `request timed out after ${timeoutMs / 1000}s` }));
-    }, timeoutMs);
-    res.on("close", () => clearTimeout(timer));
     res.on("finish", () => {
-      clearTimeout(timer);
-      if (state) state.busy = false;
+      if (state?.res === res) {
+        state.busy = false;
+        state.res = undefined;
+      }
       if (draining) (res.socket as Socket | null)?.end();
     });
   });
+  const timeOut = (res: ServerResponse) => {
+    const req = res.req;
+    console.error(`[nodal] ${req.method} ${req.url} passed the ${timeoutMs / 1000}s timeout of "${name}"`);
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(504, { "content-type": "application/json; charset=utf-8", connection: "close" });
+    res.end(JSON.stringify({ error: `request timed out after ${timeoutMs / 1000}s` }));
+  };
+  setInterval(() => {
+    const now = performance.now();
+    for (const state of sockets.values()) {
+      if (state.res && !state.res.writableEnded && !state.res.destroyed && now - state.since! >= timeoutMs) timeOut(state.res);
+    }
+  }, Math.min(1000, timeoutMs / 4)).unref();
   send({ t: "ready" });
 }
 
