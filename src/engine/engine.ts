@@ -196,7 +196,7 @@ export class Engine {
   }
 
   async #activate(build: BuildOutput, expectName?: string): Promise<Activation> {
-    const started = performance.now();
+    const started = monotonicMs();
     const previous = this.#current;
     const firstWeb = previous?.manifest.functions.find((f) => f.kind === "web");
     const prepared = this.#prepared?.hash === build.hash ? this.#prepared : undefined;
@@ -280,7 +280,7 @@ export class Engine {
       this.#spares.setPreload(build.externals);
       if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, slots.length));
       else this.#spares.fill();
-      return { version, urls: this.urls, ms: performance.now() - started };
+      return { version, urls: this.urls, ms: monotonicMs() - started };
     } catch (error) {
       await Promise.all(fresh.map((w) => w.stop(500)));
       this.#spares.fill();
@@ -424,4 +424,12 @@ export class Engine {
 function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/**
+ * Milliseconds on a monotonic clock. Not performance.now(): the global `performance` loads
+ * perf_hooks, 0.8 MB more in every supervisor.
+ */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
