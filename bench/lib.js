@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const NODAL_BIN = join(ROOT, "bin", "nodal.js");
+export const NODAL_BIN = join(ROOT, "bin", "nodal.cjs");
 export const BIN_DIR = join(ROOT, "node_modules", ".bin");
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

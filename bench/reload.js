@@ -76,7 +76,7 @@ const TOOLS = ALL_TOOLS.filter((t) => !process.env.BENCH_TOOLS || process.env.BE
 
 /** The exact command line shown in the notes (paths relative to the repo / temp dir). */
 const shownCommand = {
-  "nodal serve": "node bin/nodal.js serve app.ts --port PORT",
+  "nodal serve": "node bin/nodal.cjs serve app.ts --port PORT",
   "tsx watch": "tsx watch server.ts",
   "node --watch": "node --watch server.js",
   nodemon: "nodemon --quiet --delay 0 server.js",

@@ -1,12 +1,11 @@
 /**
- * Where nodal's own files are. The built code is bundled (entries such as dist/cli.js and
- * dist/supervisor/main.js, shared code in dist/chunks/), so a URL relative to one module would
+ * Where nodal's own files are. The built code is bundled (entries such as dist/cli.cjs and
+ * dist/sdk/index.js, code shared by ES module entries in dist/chunks/), so a URL relative to one module would
  * depend on which file it ended up in; everything is found from the package root instead.
  */
 import { dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 
-const here = fileURLToPath(import.meta.url);
+const here = import.meta.filename;
 const inDist = here.lastIndexOf(`${sep}dist${sep}`);
 
 /** The folder holding nodal's package.json, templates/ and dist/. */
@@ -15,5 +14,5 @@ export const NODAL_ROOT = inDist >= 0 ? here.slice(0, inDist) : dirname(dirname(
 /** The built code. */
 export const NODAL_DIST = join(NODAL_ROOT, "dist");
 
-/** A file of the built code, e.g. `distFile("supervisor", "main.js")`. */
+/** A file of the built code, e.g. `distFile("supervisor", "main.cjs")`. */
 export const distFile = (...parts: string[]): string => join(NODAL_DIST, ...parts);

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const BIN = join(ROOT, "bin", "nodal.js");
+export const BIN = join(ROOT, "bin", "nodal.cjs");
 
 /** A fresh project dir and NODAL_HOME, removed after the test (with every process in it killed). */
 export function sandbox(t, files = {}) {

@@ -1,5 +1,5 @@
 /**
- * A first deploy's head start. bin/nodal.js calls `startEarly` before it loads the rest of the
+ * A first deploy's head start. bin/nodal.cjs calls `startEarly` before it loads the rest of the
  * CLI, so the supervisor (and the worker it forks at once) boots while the CLI loads, parses
  * the command line and builds the app. A supervisor that is never used exits with this CLI.
  *
@@ -11,7 +11,13 @@ import { resolve } from "node:path";
 import { listApps, liveState } from "../registry/apps.js";
 import { PendingSupervisor } from "./pending.js";
 
-let early: PendingSupervisor | undefined;
+/**
+ * Where the early supervisor waits for the deploy. This module is in two bundles (dist/deploy/
+ * early.cjs, loaded first, and dist/cli.cjs), each with its own module state; the process has
+ * one global object.
+ */
+const EARLY = Symbol.for("nodal.earlySupervisor");
+const slot = globalThis as { [EARLY]?: PendingSupervisor };
 
 /** Options of `nodal deploy` that take a value (`--name NAME`). */
 const VALUE_OPTIONS = new Set(["--name", "--host"]);
@@ -33,12 +39,12 @@ export function startEarly(args: string[]): void {
   } catch {
     return; // an unreadable registry: the deploy will say why
   }
-  early = PendingSupervisor.spawn();
+  slot[EARLY] = PendingSupervisor.spawn();
 }
 
 /** The supervisor started early, once: the deploy that takes it owns it. */
 export function takeEarly(): PendingSupervisor | undefined {
-  const taken = early;
-  early = undefined;
+  const taken = slot[EARLY];
+  delete slot[EARLY];
   return taken;
 }

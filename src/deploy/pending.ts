@@ -9,7 +9,7 @@ import { homeDir } from "../registry/home.js";
 import { distFile } from "../paths.js";
 import type { AppSource, FromSupervisor, ToSupervisor } from "../supervisor/supervisor.js";
 
-const SUPERVISOR_MAIN = distFile("supervisor", "main.js");
+const SUPERVISOR_MAIN = distFile("supervisor", "main.cjs");
 
 /** A load failure reported by a supervisor, as the user's error. */
 export function loadFailure(wire: WireError, what: string, hint?: string): UserError {

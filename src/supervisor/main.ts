@@ -22,8 +22,9 @@ const orphaned = () => deliver === undefined && process.exit(0);
 process.on("disconnect", orphaned);
 if (!process.connected) orphaned();
 
-const { runSupervisor } = await import("./supervisor.js");
-runSupervisor(early, (handler) => {
-  deliver = handler;
-  for (const msg of queued.splice(0)) handler(msg);
+void import("./supervisor.js").then(({ runSupervisor }) => {
+  runSupervisor(early, (handler) => {
+    deliver = handler;
+    for (const msg of queued.splice(0)) handler(msg);
+  });
 });

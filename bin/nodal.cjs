@@ -1,12 +1,19 @@
 #!/usr/bin/env node
+"use strict";
 // The only place that turns an outcome into an exit code: everything beneath throws.
 // It exits explicitly (an app module imported by a command may hold timers), but only once
 // stdout and stderr are flushed: writes to a pipe are asynchronous, and exiting early would
 // cut long output such as `app logs --tail 100000`.
+//
+// The CLI is CommonJS bundles (see scripts/build.js), loaded with V8's code cache of them.
+const { join } = require("node:path");
+const { requireBundle } = require("./require-bundle.cjs");
+
+const dist = join(__dirname, "..", "dist");
 const argv = process.argv.slice(2);
 // A first deploy starts its supervisor before the rest of the CLI is even loaded.
-if (argv[0] === "deploy") (await import("../dist/deploy/early.js")).startEarly(argv.slice(1));
-const { main, exitCodeFor } = await import("../dist/cli.js");
+if (argv[0] === "deploy") require(join(dist, "deploy", "early.cjs")).startEarly(argv.slice(1));
+const { main, exitCodeFor } = requireBundle(join(dist, "cli.cjs")).exports;
 
 function exit(code) {
   let pending = 2;
