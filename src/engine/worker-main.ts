@@ -29,12 +29,12 @@ const send = (msg: FromWorker) => process.send!(msg);
 let found: Discovered | undefined;
 let server: Server | undefined;
 let draining = false;
-/** Each connection handed over, and the request it is answering (if any) since when. */
+/** Each connection handed over, and the last request on it (answering while not finished) since when. */
 interface SocketState {
-  busy: boolean;
   res?: ServerResponse;
   since?: number;
 }
+const busy = (state: SocketState): boolean => state.res !== undefined && !state.res.writableFinished;
 const sockets = new Map<Socket, SocketState>();
 
 // The engine holds our only reason to live: when it goes (even by kill -9), we go.
@@ -93,27 +93,20 @@ async function start(name: string): Promise<void> {
   if (typeof listener !== "function") {
     throw new TypeError(`web function "${name}": the factory must return an express app or a (req, res) listener, got ${typeof listener}`);
   }
-  server = createServer(listener);
   // A request may run for the function's `timeout` (seconds, as in Modal); then it gets a 504
   // (or, when the answer had begun, its connection is cut) and the worker goes on serving.
-  // One timer checks every request in flight, rather than a timer per request: a hello-world
-  // request costs little more than the timer did.
+  // One timer checks every request in flight, rather than a timer per request, and a request
+  // only notes itself on its connection's state: a hello-world request costs little more than
+  // a timer or a "finish" listener did.
   const timeoutMs = ((fn.options as { timeout?: number }).timeout ?? 300) * 1000;
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const state = sockets.get(res.socket as Socket);
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const state = sockets.get(req.socket);
     if (state) {
-      state.busy = true;
       state.res = res;
       state.since = performance.now();
     }
     if (draining) res.shouldKeepAlive = false;
-    res.on("finish", () => {
-      if (state?.res === res) {
-        state.busy = false;
-        state.res = undefined;
-      }
-      if (draining) (res.socket as Socket | null)?.end();
-    });
+    return listener(req, res);
   });
   const timeOut = (res: ServerResponse) => {
     const req = res.req;
@@ -133,7 +126,7 @@ async function start(name: string): Promise<void> {
 
 function accept(socket: Socket): void {
   if (!server) return void socket.destroy();
-  sockets.set(socket, { busy: false });
+  sockets.set(socket, {});
   socket.on("close", () => {
     sockets.delete(socket);
     if (draining && sockets.size === 0) process.exit(0);
@@ -150,7 +143,12 @@ function accept(socket: Socket): void {
  */
 function drain(graceMs: number, closeIdle: boolean): void {
   draining = true;
-  if (closeIdle) for (const [socket, state] of sockets) if (!state.busy) socket.destroy();
+  for (const [socket, state] of sockets) {
+    // A connection answering a request closes once the answer is out; an idle one now, or
+    // (a version swap) when its keep-alive runs out.
+    if (busy(state)) state.res!.once("finish", () => socket.end());
+    else if (closeIdle) socket.destroy();
+  }
   if (sockets.size === 0) process.exit(0);
   setTimeout(() => process.exit(0), graceMs).unref();
 }

@@ -5,7 +5,6 @@ import { writeFileAtomicSync } from "./atomic.js";
 import { homeDir } from "./home.js";
 import { isSameProcess } from "./proc.js";
 
-
 /** What a process claims about the app instance it runs. */
 export type StoredState = "deployed" | "ephemeral" | "stopped";
 /** What `app list` shows: a claim whose process is gone reads `crashed`. */
@@ -40,14 +39,14 @@ export function saveApp(record: AppRecord): void {
   writeFileAtomicSync(join(appsDir(), `${record.id}.json`), JSON.stringify(record, null, 2) + "\n");
 }
 
-
 /** Every record, oldest first; unreadable files (a foreign file, say) are skipped. */
 export function listApps(): AppRecord[] {
   const records: AppRecord[] = [];
-  for (const name of readdirSync(appsDir())) {
+  const dir = appsDir();
+  for (const name of readdirSync(dir)) {
     if (!name.endsWith(".json")) continue;
     try {
-      records.push(JSON.parse(readFileSync(join(appsDir(), name), "utf8")) as AppRecord);
+      records.push(JSON.parse(readFileSync(join(dir, name), "utf8")) as AppRecord);
     } catch {
       // Atomic writes never leave a torn record; anything unparsable is not ours.
     }
