@@ -21,7 +21,7 @@ export async function run(opts) {
   const trace = join(project.dir, "trace.log");
   const env = { ...process.env, NODAL_HOME: join(project.dir, ".nodal-home"), BENCH_TRACE: trace };
   writeFileSync(join(project.dir, "app.ts"), app);
-  const cli = (...args) => spawnSync(process.execPath, [NODAL_BIN, ...args], { cwd: project.dir, env, encoding: "utf8", timeout: 60_000 });
+  const cli = (...args) => spawnSync(NODAL_BIN, args, { cwd: project.dir, env, encoding: "utf8", timeout: 60_000 });
   try {
     const dep = cli("deploy", "app.ts");
     if (dep.status !== 0) throw new Error(`deploy failed: ${dep.stderr}`);

@@ -148,7 +148,7 @@ export async function run(opts) {
       log(`http: run ${r}/${runs}, ${t.name}`);
       try {
         const m = await t.run();
-        results.get(t.name).push(m);
+        results.get(t.name).push({ ...m, run: r });
         log(`  ${m.rps.toFixed(0)} req/s, latency p50 ${m.latencyP50} ms, p99 ${m.latencyP99} ms, ${m.errors} errors, ${m.non2xx} non-2xx`);
       } catch (error) {
         errors.push(`${t.name}, run ${r}: ${error.message}`);
@@ -190,9 +190,24 @@ export async function run(opts) {
       x === nodal ? "—" : ratio(nodal.rps, x.rps),
     ]),
   ];
+  // The machine's speed drifts between runs more than the differences measured here: the ratio
+  // of two targets measured back to back in one run is steadier than the ratio of medians.
+  const paired = (a, b) => {
+    const byRun = new Map((results.get(b) ?? []).map((m) => [m.run, m.rps]));
+    const each = (results.get(a) ?? []).filter((m) => byRun.has(m.run)).map((m) => m.rps / byRun.get(m.run));
+    return { median: each.length ? median(each) : undefined, each };
+  };
+  const fmtPaired = ({ median: m, each }) =>
+    m === undefined ? "—" : `${m.toFixed(2)}× (per run: ${each.map((x) => x.toFixed(2)).join(", ")})`;
+  const name = (prefix) => ALL_TARGETS.find((t) => t.name.startsWith(prefix)).name;
+  const pairedOne = paired(name("nodal deploy (1"), name("node server.js"));
+  const pairedTwo = paired(name("nodal deploy (2"), name("pm2 cluster"));
   const notes = [];
   notes.push(
     `nodal (1 worker) ÷ bare = ${ratio(nodal.rps, bare.rps)} (target ≥ 0.97×); nodal with 2 workers (\`app.webApp({ minContainers: 2 }, …)\`) ÷ pm2 cluster (2 instances) = ${ratio(nodal2.rps, cluster.rps)} (target ≥ 1×). The "nodal ÷ this" column compares the 1-worker deploy.`,
+  );
+  notes.push(
+    `The same ratios taken within each run (the two targets measured back to back), median over runs: nodal (1 worker) ÷ bare ${fmtPaired(pairedOne)}; nodal (2 workers) ÷ pm2 cluster ${fmtPaired(pairedTwo)}. The machine's speed drifts between runs (see min–max), so these are the steadier figures.`,
   );
   notes.push(
     `How: per run, each target in turn is started fresh (nodal: \`nodal deploy app.ts --json\` in a fresh NODAL_HOME; pm2: \`pm2 start server.js --name server [-i 2]\` in a fresh PM2_HOME, waited until every instance is online), answers GET /, idles ${SETTLE_MS / 1000} s, then autocannon (programmatic API, in the bench process) with ${CONNECTIONS} connections for ${WARMUP_S} s (warm-up, discarded) and ${DURATION_S} s (measured); req/s = autocannon's mean of its per-second samples; ${runs} run(s), targets interleaved; the p50 column is the median over runs.`,

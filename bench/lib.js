@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const NODAL_BIN = join(ROOT, "bin", "nodal.cjs");
+/** The CLI as users run it (\`nodal\` on PATH is this script). */
+export const NODAL_BIN = join(ROOT, "bin", "nodal");
 export const BIN_DIR = join(ROOT, "node_modules", ".bin");
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -46,8 +46,8 @@ const ALL_TOOLS = [
     file: "app.ts",
     source: nodalApp,
     command: (port, dir) => ({
-      cmd: process.execPath,
-      args: [NODAL_BIN, "serve", "app.ts", "--port", String(port)],
+      cmd: NODAL_BIN,
+      args: ["serve", "app.ts", "--port", String(port)],
       env: { NODAL_HOME: join(dir, ".nodal-home") },
     }),
   },
@@ -76,7 +76,7 @@ const TOOLS = ALL_TOOLS.filter((t) => !process.env.BENCH_TOOLS || process.env.BE
 
 /** The exact command line shown in the notes (paths relative to the repo / temp dir). */
 const shownCommand = {
-  "nodal serve": "node bin/nodal.cjs serve app.ts --port PORT",
+  "nodal serve": "bin/nodal serve app.ts --port PORT",
   "tsx watch": "tsx watch server.ts",
   "node --watch": "node --watch server.js",
   nodemon: "nodemon --quiet --delay 0 server.js",

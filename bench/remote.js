@@ -37,7 +37,7 @@ export async function run(opts) {
   writeFileSync(join(project.dir, "app.ts"), app(calls, inputs));
   try {
     log("remote: nodal run app.ts");
-    const r = spawnSync(process.execPath, [NODAL_BIN, "run", "app.ts"], {
+    const r = spawnSync(NODAL_BIN, ["run", "app.ts"], {
       cwd: project.dir,
       env: { ...process.env, NODAL_HOME: join(project.dir, ".nodal-home") },
       encoding: "utf8",

@@ -220,13 +220,13 @@ export class NodalSandbox {
   }
 
   run(args, timeoutMs = 30_000) {
-    return runCommand(process.execPath, [NODAL_BIN, ...args], { cwd: this.dir, env: this.env, timeoutMs });
+    return runCommand(NODAL_BIN, args, { cwd: this.dir, env: this.env, timeoutMs });
   }
 
   /** Spawns `nodal deploy FILE --json [--name NAME]` (the caller waits on it). */
   spawnDeploy(file = "app.ts", name) {
     if (name) this.names.add(name);
-    return spawnCollect(process.execPath, [NODAL_BIN, "deploy", file, "--json", ...(name ? ["--name", name] : [])], {
+    return spawnCollect(NODAL_BIN, ["deploy", file, "--json", ...(name ? ["--name", name] : [])], {
       cwd: this.dir,
       env: this.env,
     });

@@ -336,7 +336,7 @@ export async function run(opts) {
       `\`pm2 start\` exited at p50 ${fmtMs(p50(cold.pm2Cold, "exitMs"))} ms (cold) / ${fmtMs(p50(cold.pm2Warm, "exitMs"))} ms (warm).`,
   );
   notes.push(
-    `How: a fresh temp dir per run; nodal: a fresh NODAL_HOME, time from spawning \`node bin/nodal.cjs deploy app.ts --json\` until the first 200 from the URL read from its output (polled as soon as the JSON is complete); ` +
+    `How: a fresh temp dir per run; nodal: a fresh NODAL_HOME, time from spawning \`bin/nodal deploy app.ts --json\` until the first 200 from the URL read from its output (polled as soon as the JSON is complete); ` +
       `pm2: the port is known in advance, so \`GET /\` is polled from the spawn of \`pm2 start server.js --name server\` (PORT in its env); "cold" = a fresh PM2_HOME (daemon spawned by that command), "warm" = \`pm2 ping\` started the daemon 1 s earlier. ` +
       `Polling: a fresh connection per request, the next ${POLL_GAP_MS} ms after the previous one ended.`,
   );

@@ -7,6 +7,12 @@
 //
 // The CLI is CommonJS bundles (see scripts/build.js), loaded with V8's code cache of them.
 const { join } = require("node:path");
+
+// Started by bin/nodal without NODE_EXTRA_CA_CERTS (see there): what this CLI starts gets it.
+if (process.env.NODAL_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.NODAL_EXTRA_CA_CERTS;
+  delete process.env.NODAL_EXTRA_CA_CERTS;
+}
 const { requireBundle } = require("./require-bundle.cjs");
 
 const dist = join(__dirname, "..", "dist");

@@ -25,7 +25,7 @@ export function sandbox(t, files = {}) {
     write: (more) => writeFiles(dir, more),
     /** Starts the CLI in the background; see `Proc`. */
     spawn(args, opts = {}) {
-      const p = new Proc(args, { cwd: dir, env: { ...env, ...opts.env } });
+      const p = new Proc(args, { cwd: dir, env: { ...env, ...opts.env }, bin: opts.bin });
       children.push(p);
       return p;
     },
@@ -57,13 +57,17 @@ export function writeFiles(dir, files) {
   }
 }
 
-/** A spawned CLI process with its output collected. */
+/**
+ * A spawned CLI process with its output collected: `node bin/nodal.cjs ARGS`, or `bin ARGS`
+ * (bin/nodal, the `nodal` users run, or a link to it).
+ */
 export class Proc {
-  constructor(args, { cwd, env }) {
+  constructor(args, { cwd, env, bin }) {
     this.args = args;
     this.stdout = "";
     this.stderr = "";
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, argv] = bin ? [bin, args] : [process.execPath, [BIN, ...args]];
+    this.child = spawn(cmd, argv, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout.on("data", (d) => (this.stdout += d));
     this.child.stderr.on("data", (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve(code ?? 128 + signalNumber(signal))));

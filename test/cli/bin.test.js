@@ -1,0 +1,105 @@
+// bin/: `nodal` (bin/nodal) and the CLI's bundle with its V8 code cache, as bin/nodal.cjs loads it.
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ROOT, request, sandbox } from "../helpers.js";
+
+test("the build's code cache of the CLI is accepted by this Node", () => {
+  const { rejected, main } = loadInChild(join(ROOT, "dist", "cli.cjs"));
+  assert.equal(rejected, false, "V8 rejected dist/cli.cjs.cache: the build did not write it for this bundle");
+  assert.equal(main, "function");
+});
+
+/** Loads a bundle as bin/nodal.cjs does, in a fresh process (V8 keeps what it compiled per process). */
+function loadInChild(file) {
+  const script = `const r = require(${JSON.stringify(join(ROOT, "bin", "require-bundle.cjs"))}).requireBundle(${JSON.stringify(file)});
+console.log(JSON.stringify({ rejected: r.rejected, main: typeof r.exports.main }));`;
+  return JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }));
+}
+
+test("a missing or foreign code cache only costs the compile: the bundle still loads", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "nodal-bundle-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A copy of the package as far as the bundle looks (it reads package.json for --version).
+  mkdirSync(join(dir, "dist"));
+  copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
+  const file = join(dir, "dist", "cli.cjs");
+  copyFileSync(join(ROOT, "dist", "cli.cjs"), file);
+  assert.deepEqual(loadInChild(file), { rejected: true, main: "function" });
+  writeFileSync(`${file}.cache`, Buffer.alloc(4096, 7));
+  assert.deepEqual(loadInChild(file), { rejected: true, main: "function" });
+  copyFileSync(join(ROOT, "dist", "cli.cjs.cache"), `${file}.cache`);
+  assert.deepEqual(loadInChild(file), { rejected: false, main: "function" });
+});
+
+test("the CLI loads no ES module loader for `app list` (it costs every command ~10 ms)", async (t) => {
+  const box = sandbox(t);
+  // A preload that reports, at exit, whether Node's ES module loader ever translated a module.
+  const probe = join(box.dir, "probe.cjs");
+  writeFileSync(
+    probe,
+    `process.on("exit", () => process.stderr.write("esm-loader:" + process.moduleLoadList.includes("NativeModule internal/modules/esm/translators") + "\\n"));\n`,
+  );
+  const res = await box.run(["app", "list", "--json"], { env: { NODE_OPTIONS: `--require ${probe}` } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(JSON.parse(res.stdout), []);
+  assert.match(res.stderr, /esm-loader:false/);
+});
+
+/** The environment a process was started with (/proc: what exec gave it, whatever it set since). */
+function startEnv(pid) {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
+}
+
+test("`nodal` starts the CLI without NODE_EXTRA_CA_CERTS (Node parses it at start-up); the app's workers get it", async (t) => {
+  const box = sandbox(t, {
+    "app.ts": `import { App } from "nodal";
+export const app = new App("ca");
+export const api = app.webEndpoint({}, () => ({ certs: process.env.NODE_EXTRA_CA_CERTS ?? null }));
+`,
+    "extra.pem": "",
+  });
+  const certs = join(box.dir, "extra.pem");
+  // Through a link, as `npm link` or a global install puts it on PATH.
+  mkdirSync(join(box.dir, "bin"));
+  const link = join(box.dir, "bin", "nodal");
+  symlinkSync(join(ROOT, "bin", "nodal"), link);
+  const serve = async (bin) => {
+    const proc = box.spawn(["serve", "app.ts"], { env: { NODE_EXTRA_CA_CERTS: certs }, bin });
+    await proc.waitFor(/ready in \d+ ms/);
+    const url = proc.stdout.match(/^\s+api\s+(http:\/\/127\.0\.0\.1:\d+)$/m)[1];
+    const env = startEnv(proc.pid);
+    const body = JSON.parse((await request(url)).body);
+    await proc.kill();
+    return { env, body };
+  };
+  const wrapped = await serve(link);
+  assert.equal(wrapped.env.NODE_EXTRA_CA_CERTS, undefined, "the CLI started without it");
+  assert.equal(wrapped.env.NODAL_EXTRA_CA_CERTS, certs);
+  assert.deepEqual(wrapped.body, { certs });
+  // Without the script (node bin/nodal.cjs), Node gets the variable as it was.
+  const direct = await serve(undefined);
+  assert.equal(direct.env.NODE_EXTRA_CA_CERTS, certs);
+  assert.deepEqual(direct.body, { certs });
+});
+
+test("`nodal` passes arguments and the exit code through", async (t) => {
+  const box = sandbox(t);
+  const bin = join(ROOT, "bin", "nodal");
+  const ok = await box.run(["app", "list", "--json"], { bin });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), []);
+  const bad = await box.run(["app", "stop", "no such app"], { bin });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^Error: no app named "no such app"/m);
+  const usage = await box.run(["app", "list", "--bogus"], { bin });
+  assert.equal(usage.code, 2);
+});
