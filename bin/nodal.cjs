@@ -21,6 +21,14 @@ const argv = process.argv.slice(2);
 if (argv[0] === "deploy") require(join(dist, "deploy", "early.cjs")).startEarly(argv.slice(1));
 const { main, exitCodeFor } = requireBundle(join(dist, "cli.cjs")).exports;
 
+// `nodal app logs | head`: once the reader is gone, stop quietly, as other Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+}
+
 function exit(code) {
   let pending = 2;
   const done = () => --pending === 0 && process.exit(code);

@@ -103,3 +103,13 @@ test("`nodal` passes arguments and the exit code through", async (t) => {
   const usage = await box.run(["app", "list", "--bogus"], { bin });
   assert.equal(usage.code, 2);
 });
+
+test("output to a reader that has gone (`nodal … | head`) ends the CLI quietly", async (t) => {
+  const box = sandbox(t);
+  for (const args of [["--help"], ["app", "list"]]) {
+    const p = box.spawn(args);
+    p.child.stdout.destroy(); // the reading end closes before the CLI has written anything
+    assert.equal(await p.exit(), 0, p.stderr);
+    assert.doesNotMatch(p.stderr, /EPIPE|Unhandled|at /);
+  }
+});
