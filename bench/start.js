@@ -366,6 +366,19 @@ export async function run(opts) {
           : ""),
     );
   }
+  if (nodalRss && supKiB !== undefined) {
+    const mb = (kib) => ((kib * 1024) / 1e6).toFixed(1);
+    notes.push(
+      `Units: MiB (1 MiB = 1.049 MB). In MB: nodal's supervisor ${mb(supKiB)}, the whole idle app ${mb(nodalRss.total)}; pm2's daemon ${daemonKiB !== undefined ? mb(daemonKiB) : "—"}, daemon + app ${pm2Rss ? mb(pm2Rss.total) : "—"}.`,
+    );
+  }
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    notes.push(
+      "NODE_EXTRA_CA_CERTS is set here: Node 20 parses that certificate file as it starts (the `node -e 0` figure above pays for it). " +
+        "Each tool runs as its users run it: `bin/nodal` (what `nodal` on PATH is) starts the CLI without the variable, the supervisor starts without it, and the app's workers get it back, so they pay for it; " +
+        "`node_modules/.bin/pm2` runs with it, as do pm2's daemon and app. The section “Deploy and start (`start`) — without NODE_EXTRA_CA_CERTS” further down has this part without it.",
+    );
+  }
   for (const e of errors) notes.push(`Error — ${e}`);
   const cleanup = takeCleanupProblems();
   if (cleanup.length) notes.push(`Cleanup had to force: ${cleanup.slice(0, 5).join(" | ")}${cleanup.length > 5 ? ` (and ${cleanup.length - 5} more)` : ""}.`);
