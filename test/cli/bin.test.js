@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { certsApp } from "../fixtures/apps.js";
 import { ROOT, request, sandbox } from "../helpers.js";
 
 test("the build's code cache of the CLI is accepted by this Node", () => {
@@ -63,13 +64,7 @@ function startEnv(pid) {
 }
 
 test("`nodal` starts the CLI without NODE_EXTRA_CA_CERTS (Node parses it at start-up); the app's workers get it", async (t) => {
-  const box = sandbox(t, {
-    "app.ts": `import { App } from "nodal";
-export const app = new App("ca");
-export const api = app.webEndpoint({}, () => ({ certs: process.env.NODE_EXTRA_CA_CERTS ?? null }));
-`,
-    "extra.pem": "",
-  });
+  const box = sandbox(t, certsApp);
   const certs = join(box.dir, "extra.pem");
   // Through a link, as `npm link` or a global install puts it on PATH.
   mkdirSync(join(box.dir, "bin"));

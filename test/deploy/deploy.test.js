@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { certsApp } from "../fixtures/apps.js";
 import { pidsWithHome, portIsFree, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = (reply, extra = "") => `
@@ -167,13 +168,7 @@ test("a deploy refused before it starts (missing file, build error, bad --name) 
 });
 
 test("the supervisor starts without NODE_EXTRA_CA_CERTS; the app's workers get it", async (t) => {
-  const box = sandbox(t, {
-    "app.ts": `import { App } from "nodal";
-export const app = new App("ca");
-export const api = app.webEndpoint({}, () => ({ certs: process.env.NODE_EXTRA_CA_CERTS ?? null }));
-`,
-    "extra.pem": "",
-  });
+  const box = sandbox(t, certsApp);
   const certs = `${box.dir}/extra.pem`;
   const res = await box.run(["deploy", "app.ts", "--json"], { env: { NODE_EXTRA_CA_CERTS: certs } });
   assert.equal(res.code, 0, res.stderr);
