@@ -39,7 +39,7 @@ const SETTLE_MS = 1_000;
 const IDLE_MS = 3_000;
 /** BENCH_LIST_COUNTS=1,3 narrows (c) for quick local checks. */
 const LIST_COUNTS = (process.env.BENCH_LIST_COUNTS ?? "1,10,50").split(",").map(Number);
-const LIST_INVOCATIONS = 10;
+const LIST_INVOCATIONS = 20;
 /** Below this much free memory no further app is deployed for (c). */
 const MIN_FREE_BYTES = 1.5 * 2 ** 30;
 
