@@ -1,8 +1,8 @@
 import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { defineCommand } from "./define.js";
 import { NODAL_ROOT } from "../paths.js";
+import { defineCommand } from "./define.js";
 
 /** A starter app in `templates/NAME/`, and the shell lines that get it running. */
 interface Template {
@@ -86,8 +86,6 @@ function shown(p: string): string {
   const path = rel === "" || rel.startsWith("..") || isAbsolute(rel) ? p : rel;
   return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
-
-/** nodal's own folder (holding `templates/`, `dist/`, `node_modules/`), computed from this file in `dist/commands/`. */
 
 /**
  * Copies `templates/NAME/**` (but node_modules) into `target`, plus a tsconfig.json unless the

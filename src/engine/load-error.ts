@@ -1,7 +1,7 @@
 import { UserError } from "../errors.js";
 import { formatFrame, parseFrame } from "../sdk/frames.js";
-import { WorkerError } from "./worker.js";
 import { NODAL_DIST } from "../paths.js";
+import { WorkerError } from "./worker.js";
 
 /** A worker's failure to load or start, as the user's error (file:line, message). */
 export function toLoadError(error: unknown): Error {
@@ -17,7 +17,6 @@ export function toLoadError(error: unknown): Error {
   }
   return error as Error;
 }
-
 
 /** The first stack frame in the user's code (not nodal's, not a package's, not Node's), as file:line:col. */
 function userFrame(stack: string | undefined): string | undefined {

@@ -8,8 +8,6 @@ import { distFile, NODAL_ROOT } from "../paths.js";
 
 /** The SDK module every bundle's `import … from "nodal"` points at: one instance per worker. */
 export const SDK_ENTRY = distFile("sdk", "index.js");
-/** nodal's own package root: a fallback for bare imports the app's folder cannot resolve. */
-
 /** One successful build: the bundle on disk and what it was made from. */
 export interface BuildOutput {
   /** Absolute path of the written bundle (`NAME-HASH.mjs`). */

@@ -1,6 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-
 import type { BuildOutput } from "../loader/build.js";
 import { writeFileAtomicSync } from "./atomic.js";
 import { homeDir } from "./home.js";

@@ -3,12 +3,12 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join, resolve, sep, relative } from "node:path";
 import type WriteFileAtomic from "write-file-atomic";
 import { lazy } from "../lazy.js";
-
-const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 import { homeDir } from "../registry/home.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";
 import { noteVolumeUse } from "./runtime.js";
+
+const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 
 /** Parameters of `Volume.fromName`. */
 export interface VolumeFromNameParams {

@@ -1,11 +1,11 @@
 import type * as ExpressRateLimit from "express-rate-limit";
 import type { Options } from "express-rate-limit";
 import { lazy } from "../../lazy.js";
-
-const erl = lazy(() => require("express-rate-limit") as typeof ExpressRateLimit);
 import { InvalidError } from "../errors.js";
 import { apiKeyId, keyReader, matchKey, type ApiKeySource } from "./api-keys.js";
 import { bearerToken, sendJSON, type SecurityMiddleware, type SecurityRequest, type SecurityResponse } from "./http.js";
+
+const erl = lazy(() => require("express-rate-limit") as typeof ExpressRateLimit);
 
 /** Parameters of `rateLimit`. */
 export interface RateLimitParams extends ApiKeySource {
