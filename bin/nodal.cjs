@@ -2,8 +2,8 @@
 "use strict";
 // The only place that turns an outcome into an exit code: everything beneath throws.
 // It exits explicitly (an app module imported by a command may hold timers), but only once
-// stdout and stderr are flushed: writes to a pipe are asynchronous, and exiting early would
-// cut long output such as `app logs --tail 100000`.
+// the stdout and stderr streams are flushed, if a command used them: their writes to a full
+// pipe finish asynchronously, and exiting early would cut long output.
 //
 // The CLI is CommonJS bundles (see scripts/build.js), loaded with V8's code cache of them.
 const { join } = require("node:path");
@@ -21,19 +21,33 @@ const argv = process.argv.slice(2);
 if (argv[0] === "deploy") require(join(dist, "deploy", "early.cjs")).startEarly(argv.slice(1));
 const { main, exitCodeFor } = requireBundle(join(dist, "cli.cjs")).exports;
 
-// `nodal app logs | head`: once the reader is gone, stop quietly, as other Unix tools do.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (error) => {
-    if (error.code === "EPIPE") process.exit(0);
-    throw error;
+// Node builds process.stdout and process.stderr on first use, and most commands never use them
+// (dist/ui/stdio writes with write(2)). Those that are built are flushed before the exit and
+// end quietly once their reader is gone (`nodal app logs | head`), as other Unix tools do.
+const opened = [];
+for (const name of ["stdout", "stderr"]) {
+  const { get } = Object.getOwnPropertyDescriptor(process, name);
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const stream = get.call(process);
+      if (!opened.includes(stream)) {
+        opened.push(stream);
+        stream.on("error", (error) => {
+          if (error.code === "EPIPE") process.exit(0);
+          throw error;
+        });
+      }
+      return stream;
+    },
   });
 }
 
 function exit(code) {
-  let pending = 2;
-  const done = () => --pending === 0 && process.exit(code);
-  process.stdout.write("", done);
-  process.stderr.write("", done);
+  let pending = opened.length;
+  if (pending === 0) process.exit(code);
+  for (const stream of opened) stream.write("", () => --pending === 0 && process.exit(code));
 }
 
 main(argv).then(

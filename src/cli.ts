@@ -5,6 +5,7 @@ import { NODAL_ROOT } from "./paths.js";
 import { commands, groups } from "./commands/index.js";
 import { UsageError, UserError } from "./errors.js";
 import { style } from "./ui/output.js";
+import { stderr } from "./ui/stdio.js";
 
 const pkg = JSON.parse(readFileSync(join(NODAL_ROOT, "package.json"), "utf8")) as { version: string };
 
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Prints an error the way its family asks and returns the exit code: 1 user, 2 usage, 1 bug. */
 export function exitCodeFor(error: unknown): number {
-  const err = process.stderr;
+  const err = stderr;
   if (error instanceof UsageError) return 2;
   if (error instanceof UserError) {
     err.write(`${style("red", "Error:", err)} ${error.message}\n`);

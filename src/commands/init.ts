@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { NODAL_ROOT } from "../paths.js";
 import { defineCommand } from "./define.js";
+import { stdout } from "../ui/stdio.js";
 
 /** A starter app in `templates/NAME/`, and the shell lines that get it running. */
 interface Template {
@@ -76,7 +77,7 @@ export default defineCommand({
       ...TEMPLATES[name]!.next(shown(join(target, "app.ts"))).map((l) => `  ${l}`),
     ];
     if (files.some((f) => f.endsWith("README.md"))) lines.push("", `${shown(join(target, "README.md"))} shows how to call it.`);
-    process.stdout.write(lines.join("\n") + "\n");
+    stdout.write(lines.join("\n") + "\n");
   },
 });
 

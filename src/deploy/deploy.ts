@@ -14,6 +14,7 @@ import { progress } from "../ui/progress.js";
 import { takeEarly } from "./early.js";
 import { loadFailure, PendingSupervisor } from "./pending.js";
 import { deployTree } from "./tree.js";
+import { stdout } from "../ui/stdio.js";
 
 export interface DeployOptions {
   name?: string;
@@ -152,16 +153,16 @@ export async function startFresh(name: string, host: string, makeVersion: () => 
 
 export function printResult(result: DeployResult, json: boolean, started: number): void {
   if (json) {
-    process.stdout.write(JSON.stringify({ name: result.name, version: result.version, urls: result.urls, id: result.id, skipped: result.skipped }, null, 2) + "\n");
+    stdout.write(JSON.stringify({ name: result.name, version: result.version, urls: result.urls, id: result.id, skipped: result.skipped }, null, 2) + "\n");
     return;
   }
   if (result.skipped) {
-    process.stdout.write(`${style("green", "✓")} Deployment skipped: no changes detected (${result.name} v${result.version} is live)\n`);
+    stdout.write(`${style("green", "✓")} Deployment skipped: no changes detected (${result.name} v${result.version} is live)\n`);
     return;
   }
-  if (result.manifest) process.stdout.write(deployTree(result.manifest, result.urls) + "\n");
+  if (result.manifest) stdout.write(deployTree(result.manifest, result.urls) + "\n");
   const secs = ((performance.now() - started) / 1000).toFixed(2);
-  process.stdout.write(`${style("green", "✓")} App deployed in ${secs}s! 🎉 ${result.name} v${result.version}\n`);
+  stdout.write(`${style("green", "✓")} App deployed in ${secs}s! 🎉 ${result.name} v${result.version}\n`);
 }
 
 export type { BuildOutput };

@@ -1,6 +1,7 @@
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../supervisor/control.js";
 import { style, table } from "../ui/output.js";
+import { stdout } from "../ui/stdio.js";
 
 interface FunctionStatus {
   name: string;
@@ -41,7 +42,7 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     functions,
   };
   if (json) {
-    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    stdout.write(JSON.stringify(out, null, 2) + "\n");
     return;
   }
   const lines = [
@@ -63,5 +64,5 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     (f.secrets ?? []).join(" ") || "-",
   ]);
   lines.push(table(["Function", "Kind", "URL / schedule", "Next run", "Last run", "Volumes", "Secrets"], rows));
-  process.stdout.write(lines.join("\n") + "\n");
+  stdout.write(lines.join("\n") + "\n");
 }

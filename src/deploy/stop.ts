@@ -5,6 +5,7 @@ import { isSameProcess } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../supervisor/control.js";
 import { style } from "../ui/output.js";
+import { stdout } from "../ui/stdio.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,7 +23,7 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
     const app = resolveApp(name);
     if (app.live === "crashed") {
       saveApp({ ...app, state: "stopped", stoppedAt: new Date().toISOString() });
-      process.stdout.write(`${style("green", "✓")} App ${app.name} (${app.id}) had crashed; marked stopped.\n`);
+      stdout.write(`${style("green", "✓")} App ${app.name} (${app.id}) had crashed; marked stopped.\n`);
       return;
     }
     if (app.live === "stopped") throw new UserError("E_INVALID_STATE", `app "${app.name}" is already stopped`);
@@ -39,6 +40,6 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
       process.kill(app.pid!, "SIGKILL");
       saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
     }
-    process.stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
+    stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
   });
 }

@@ -5,6 +5,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { BuildContext, Message, Plugin } from "esbuild";
 import { UserError } from "../errors.js";
 import { distFile, NODAL_ROOT } from "../paths.js";
+import { stderr } from "../ui/stdio.js";
 
 /** The SDK module every bundle's `import … from "nodal"` points at: one instance per worker. */
 export const SDK_ENTRY = distFile("sdk", "index.js");
@@ -80,7 +81,7 @@ export class Builder {
     } catch (error) {
       const failure = error as { errors?: Message[] };
       if (failure.errors && failure.errors.length > 0) {
-        const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+        const color = !process.env.NO_COLOR && stderr.isTTY === true;
         const text = (await esbuild.formatMessages(failure.errors, { kind: "error", color })).join("").trimEnd();
         throw new BuildError(`build failed:\n${text}`, failure.errors);
       }

@@ -6,6 +6,7 @@ import { resolveApp } from "../registry/resolve.js";
 import { style } from "../ui/output.js";
 import { logSize, matches, readFrom, readLast, type LogFilter } from "./reader.js";
 import type { LogRecord } from "./record.js";
+import { stdout } from "../ui/stdio.js";
 
 export interface ShowLogsOptions {
   tail: number;
@@ -25,7 +26,7 @@ function format(r: LogRecord, json: boolean): string {
 export async function showLogs(app: AppRecord, opts: ShowLogsOptions): Promise<void> {
   const dir = join(nodalHome(), "logs", app.id);
   const out = (records: LogRecord[]) => {
-    if (records.length) process.stdout.write(records.map((r) => format(r, opts.json)).join("\n") + "\n");
+    if (records.length) stdout.write(records.map((r) => format(r, opts.json)).join("\n") + "\n");
   };
   if (!existsSync(dir)) return;
   let offset = logSize(dir);

@@ -1,11 +1,12 @@
 /** Terminal output: colour only on a TTY and never with NO_COLOR; `[nodal]` lifecycle lines. */
+import { stdout, type TextOut } from "./stdio.js";
 
-const useColor = (stream: NodeJS.WriteStream) => stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+const useColor = (stream: TextOut) => !process.env.NO_COLOR && process.env.TERM !== "dumb" && stream.isTTY === true;
 
 const codes = { dim: [2, 22], bold: [1, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
 export type Style = keyof typeof codes;
 
-export function style(s: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+export function style(s: Style, text: string, stream: TextOut = stdout): string {
   if (!useColor(stream)) return text;
   const [open, close] = codes[s];
   return `\u001b[${open}m${text}\u001b[${close}m`;
@@ -16,7 +17,7 @@ function clock(d = new Date()): string {
 }
 
 /** A lifecycle line: `[nodal] 12:00:01 message`, the same shape for every state change. */
-export function lifecycle(message: string, stream: NodeJS.WriteStream = process.stdout): void {
+export function lifecycle(message: string, stream: TextOut = stdout): void {
   stream.write(`${style("cyan", "[nodal]", stream)} ${style("dim", clock(), stream)} ${message}\n`);
 }
 

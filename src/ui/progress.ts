@@ -1,4 +1,5 @@
 import { style } from "./output.js";
+import { stderr, type TextOut } from "./stdio.js";
 
 /** A one-line spinner for slow steps; on a TTY only (elsewhere every call is a no-op). */
 export interface Progress {
@@ -8,7 +9,7 @@ export interface Progress {
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-export function progress(stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progress(stream: TextOut = stderr): Progress {
   if (!stream.isTTY) return { step() {}, done() {} };
   let text = "";
   let frame = 0;

@@ -36,21 +36,23 @@ test("a missing or foreign code cache only costs the compile: the bundle still l
   assert.deepEqual(loadInChild(file), { rejected: false, main: "function" });
 });
 
-test("`app list` loads neither the ES module loader nor child_process (each costs every command ms)", async (t) => {
+test("`app list` loads neither the ES module loader, child_process nor the stdio streams (each costs every command ms)", async (t) => {
   const box = sandbox(t);
-  // A preload that reports, at exit, which of those modules Node loaded.
+  // A preload that reports, at exit, which of those modules Node loaded. It writes with
+  // write(2): process.stderr would load net itself.
   const probe = join(box.dir, "probe.cjs");
   writeFileSync(
     probe,
-    `process.on("exit", () => process.stderr.write(JSON.stringify({
-  esm: process.moduleLoadList.includes("NativeModule internal/modules/esm/translators"),
-  childProcess: process.moduleLoadList.includes("NativeModule child_process"),
-}) + "\\n"));\n`,
+    `process.on("exit", () => {
+  const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
+  const report = { esm: loaded("internal/modules/esm/translators"), childProcess: loaded("child_process"), net: loaded("net") };
+  require("node:fs").writeSync(2, JSON.stringify(report) + "\\n");
+});\n`,
   );
   const res = await box.run(["app", "list", "--json"], { env: { NODE_OPTIONS: `--require ${probe}` } });
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(JSON.parse(res.stdout), []);
-  assert.deepEqual(JSON.parse(res.stderr), { esm: false, childProcess: false });
+  assert.deepEqual(JSON.parse(res.stderr), { esm: false, childProcess: false, net: false });
 });
 
 /** The environment a process was started with (/proc: what exec gave it, whatever it set since). */

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["app", "history"],
@@ -17,7 +18,7 @@ export default defineCommand({
     const live = listApps().find((r) => r.name === name && r.state === "deployed" && liveState(r) === "deployed");
     if (opts.json) {
       const out = versions.map((v) => ({ version: v.n, createdAt: v.createdAt, file: v.file, hash: v.hash, live: v.n === live?.version, ...(v.rollbackOf ? { rollbackOf: v.rollbackOf } : {}) }));
-      process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+      stdout.write(JSON.stringify(out, null, 2) + "\n");
       return;
     }
     const rows = versions.map((v) => [
@@ -27,6 +28,6 @@ export default defineCommand({
       v.n === live?.version ? "live" : "",
       v.rollbackOf ? `rollback of v${v.rollbackOf}` : "",
     ]);
-    process.stdout.write(table(["Version", "Deployed", "Source", "State", "Note"], rows) + "\n");
+    stdout.write(table(["Version", "Deployed", "Source", "State", "Note"], rows) + "\n");
   },
 });

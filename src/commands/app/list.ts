@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["app", "list"],
@@ -20,11 +21,11 @@ export default defineCommand({
         functions: a.functions,
         pid: a.state === "deployed" || a.state === "ephemeral" ? a.pid : null,
       }));
-      process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+      stdout.write(JSON.stringify(out, null, 2) + "\n");
       return;
     }
     if (apps.length === 0) {
-      process.stdout.write("No apps yet. Start one with `nodal serve app.ts` or `nodal deploy app.ts`.\n");
+      stdout.write("No apps yet. Start one with `nodal serve app.ts` or `nodal deploy app.ts`.\n");
       return;
     }
     const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 19) : "-");
@@ -37,6 +38,6 @@ export default defineCommand({
       when(a.createdAt),
       when(a.stoppedAt),
     ]);
-    process.stdout.write(table(["App ID", "Name", "State", "Version", "URLs / functions", "Created", "Stopped"], rows) + "\n");
+    stdout.write(table(["App ID", "Name", "State", "Version", "URLs / functions", "Created", "Stopped"], rows) + "\n");
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 /** Names that work as environment variables in every shell: a letter or "_", then letters, digits, "_". */
 const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -46,7 +47,7 @@ export default defineCommand({
       throw new UserError("E_INVALID_INPUT", `no values given for secret "${name}"`, `pass KEY=VALUE pairs or --from-dotenv FILE; ${example}`);
     }
     const outcome = writeSecret(name!, values, opts.force === true);
-    process.stdout.write(
+    stdout.write(
       `✓ ${outcome === "created" ? "Created" : "Replaced"} secret "${name}" with ${keys.length === 1 ? "key" : "keys"} ${keys.join(", ")}\n\n` +
         `Use it in an app:\n  app.function({ secrets: [Secret.fromName(${JSON.stringify(name)})] }, async () => process.env.${keys[0]});\n`,
     );

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["secret", "delete"],
@@ -12,6 +13,6 @@ export default defineCommand({
     if (!readInfo(name!)) throw notFound(name!);
     await confirmDelete(`secret "${name}"`, `nodal secret delete ${name}`, opts.yes === true);
     if (!deleteSecret(name!)) throw notFound(name!);
-    process.stdout.write(`✓ Deleted secret "${name}"\n`);
+    stdout.write(`✓ Deleted secret "${name}"\n`);
   },
 });

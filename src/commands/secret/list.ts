@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["secret", "list"],
@@ -9,15 +10,15 @@ export default defineCommand({
     const { table } = await import("../../ui/output.js");
     const secrets = listInfos();
     if (opts.json) {
-      process.stdout.write(JSON.stringify(secrets, null, 2) + "\n");
+      stdout.write(JSON.stringify(secrets, null, 2) + "\n");
       return;
     }
     if (secrets.length === 0) {
-      process.stdout.write("No secrets yet. Create one with `nodal secret create NAME KEY=VALUE`.\n");
+      stdout.write("No secrets yet. Create one with `nodal secret create NAME KEY=VALUE`.\n");
       return;
     }
     const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 19) : "-");
     const rows = secrets.map((s) => [s.name, s.keys.join(", ") || "-", when(s.createdAt), when(s.updatedAt)]);
-    process.stdout.write(table(["Name", "Keys", "Created", "Updated"], rows) + "\n");
+    stdout.write(table(["Name", "Keys", "Created", "Updated"], rows) + "\n");
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "create"],
@@ -12,7 +13,7 @@ export default defineCommand({
     if (!Volume.create(name!)) {
       throw new UserError("E_ALREADY_EXISTS", `volume "${name}" already exists`, `see its files with \`nodal volume ls ${name}\``);
     }
-    process.stdout.write(
+    stdout.write(
       `✓ Created volume "${name}".\n\nUse it in an app:\n` +
         `  const data = Volume.fromName(${JSON.stringify(name)});\n` +
         `  app.function({ volumes: { "/data": data } }, async () => { /* data.path */ });\n`,

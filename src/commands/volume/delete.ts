@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "delete"],
@@ -20,6 +21,6 @@ export default defineCommand({
     const doomed = join(homeDir("volumes"), `~deleting-${name}-${randomBytes(4).toString("hex")}`);
     renameSync(volumeRoot(name!), doomed);
     rmSync(doomed, { recursive: true, force: true });
-    process.stdout.write(`✓ Deleted volume "${name}"\n`);
+    stdout.write(`✓ Deleted volume "${name}"\n`);
   },
 });

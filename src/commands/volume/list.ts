@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "list"],
@@ -26,15 +27,15 @@ export default defineCommand({
       volumes.push({ name, createdAt: meta.createdAt ?? null, version: meta.version ?? 0, files, size });
     }
     if (opts.json) {
-      process.stdout.write(JSON.stringify(volumes, null, 2) + "\n");
+      stdout.write(JSON.stringify(volumes, null, 2) + "\n");
       return;
     }
     if (volumes.length === 0) {
-      process.stdout.write("No volumes yet. Create one with `nodal volume create NAME`.\n");
+      stdout.write("No volumes yet. Create one with `nodal volume create NAME`.\n");
       return;
     }
     const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 19) : "-");
     const rows = volumes.map((v) => [v.name, when(v.createdAt), String(v.files), formatSize(v.size)]);
-    process.stdout.write(table(["Name", "Created", "Files", "Size"], rows) + "\n");
+    stdout.write(table(["Name", "Created", "Files", "Size"], rows) + "\n");
   },
 });

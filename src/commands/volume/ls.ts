@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "ls"],
@@ -23,12 +24,12 @@ export default defineCommand({
       return { path: relative(volume.path, p), type, size: s.size, mtime: s.mtime.toISOString() };
     });
     if (opts.json) {
-      process.stdout.write(JSON.stringify(entries, null, 2) + "\n");
+      stdout.write(JSON.stringify(entries, null, 2) + "\n");
       return;
     }
     if (entries.length === 0) {
       const where = target === volume.path ? `volume "${volume.name}"` : `"${relative(volume.path, target)}" in volume "${volume.name}"`;
-      process.stdout.write(`${where} is empty. Add files with \`nodal volume put ${volume.name} LOCAL_PATH\`.\n`);
+      stdout.write(`${where} is empty. Add files with \`nodal volume put ${volume.name} LOCAL_PATH\`.\n`);
       return;
     }
     const rows = entries.map((e) => [
@@ -37,6 +38,6 @@ export default defineCommand({
       e.type === "directory" ? "-" : formatSize(e.size),
       e.mtime.replace("T", " ").slice(0, 19),
     ]);
-    process.stdout.write(table(["Path", "Type", "Size", "Modified"], rows) + "\n");
+    stdout.write(table(["Path", "Type", "Size", "Modified"], rows) + "\n");
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "put"],
@@ -63,7 +64,7 @@ export default defineCommand({
       bytes += statSync(p.dest).size;
     }
     const what = st.isDirectory() ? `${plural(plan.length, "file")} from "${local}"` : `"${local}"`;
-    process.stdout.write(`✓ Uploaded ${what} to ${name}:${shown(dest)} (${formatSize(bytes)})\n`);
+    stdout.write(`✓ Uploaded ${what} to ${name}:${shown(dest)} (${formatSize(bytes)})\n`);
   },
 });
 

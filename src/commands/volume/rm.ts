@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { stdout } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "rm"],
@@ -25,6 +26,6 @@ export default defineCommand({
     // fs.rm lstats: a link is removed itself, never what it points to.
     await rm(target, { recursive: st.isDirectory() });
     const kind = st.isDirectory() ? "directory" : st.isSymbolicLink() ? "link" : "file";
-    process.stdout.write(`✓ Deleted ${kind} ${name}:${shown}\n`);
+    stdout.write(`✓ Deleted ${kind} ${name}:${shown}\n`);
   },
 });
