@@ -1,4 +1,4 @@
-import { writeSync } from "node:fs";
+import { fstatSync, writeSync } from "node:fs";
 import { lazy } from "../lazy.js";
 
 /**
@@ -25,9 +25,19 @@ class FdOut implements TextOut {
     this.#fd = fd;
   }
 
-  /** Asked only by what colours its output (node:tty loads the net module too). */
+  /**
+   * Asked only by what colours its output or draws a spinner. node:tty loads the net module
+   * too, so it is asked only about a character device: a pipe or a file is never a terminal.
+   */
   get isTTY(): boolean {
-    return (this.#tty ??= tty().isatty(this.#fd));
+    if (this.#tty === undefined) {
+      let device = false;
+      try {
+        device = fstatSync(this.#fd).isCharacterDevice();
+      } catch {}
+      this.#tty = device && tty().isatty(this.#fd);
+    }
+    return this.#tty;
   }
 
   write(text: string): void {
