@@ -9,6 +9,7 @@ import { listApps, liveState, newAppId, type AppRecord } from "../registry/apps.
 import { withNameLock } from "../registry/lock.js";
 import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
 import { controlRequest, controlSocketPath, ControlError } from "../supervisor/control.js";
+import type { AppSource } from "../supervisor/supervisor.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";
 import { takeEarly } from "./early.js";
@@ -55,7 +56,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   const early = takeEarly();
   if (guess) early?.release();
   const pending = guess ? undefined : (early ?? PendingSupervisor.spawn());
-  const source = { host: opts.host, display: target.file, path: target.path, ...(target.selector ? { selector: target.selector } : {}) };
+  const source = appSource(opts.host, target.file, target.path, target.selector);
   // A redeploy: the live supervisor boots the new version's worker while this CLI builds.
   if (guess) void controlRequest(controlSocketPath(guess.id), "warm", {}, 2000).catch(() => {});
   const buildDir = homeDir("builds", `deploy-${process.pid}-${Date.now()}`);
@@ -95,6 +96,11 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });
   }
+}
+
+/** What a supervisor is told it runs (see AppSource). */
+function appSource(host: string, display: string, path: string, selector: string | undefined): AppSource {
+  return { host, display, path, ...(selector ? { selector } : {}) };
 }
 
 function checkNameForCli(name: string): string {
@@ -137,8 +143,7 @@ export async function startFresh(name: string, host: string, makeVersion: () => 
   const version = makeVersion();
   const supervisor = pending ?? PendingSupervisor.spawn();
   try {
-    const source = { host, display: version.display, path: version.file, ...(version.selector ? { selector: version.selector } : {}) };
-    if (!pending) await supervisor.inspect(versionBuild(name, version), source);
+    if (!pending) await supervisor.inspect(versionBuild(name, version), appSource(host, version.display, version.file, version.selector));
     const crashed = listApps().filter((r) => r.name === name && r.state === "deployed").at(-1);
     const id = crashed?.id ?? newAppId();
     const res = await supervisor.go(id, name, version.n);

@@ -17,7 +17,7 @@ function clock(d = new Date()): string {
 }
 
 /** A lifecycle line: `[nodal] 12:00:01 message`, the same shape for every state change. */
-export function lifecycle(message: string, stream: TextOut = stdout): void {
+export function lifecycle(message: string, stream: TextOut = process.stdout): void {
   stream.write(`${style("cyan", "[nodal]", stream)} ${style("dim", clock(), stream)} ${message}\n`);
 }
 

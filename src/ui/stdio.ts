@@ -4,9 +4,10 @@ import { lazy } from "../lazy.js";
 /**
  * The CLI's standard output and error, written with write(2). Node builds `process.stdout` on
  * first use, and for a pipe that loads its net and stream modules: ~6 ms of every command here
- * (`node -e 0` takes ~38 ms). Commands that print a result write it through these instead.
- * The writes are synchronous, as `process.stdout`'s are for pipes and files on Linux, so the
- * two can be mixed without reordering.
+ * (`node -e 0` takes ~38 ms). Commands that print a result write it through these instead;
+ * those that stream output while they serve (serve, run, `volume get -`) keep to
+ * `process.stdout`, which buffers rather than blocks once a pipe is full, so one stream never
+ * overtakes the other.
  */
 export interface TextOut {
   write(text: string): unknown;
