@@ -98,6 +98,23 @@ for (const [entry, outfile] of [
   });
 }
 
+// Every module of src/ on its own, unbundled, for the unit tests (test/ mirrors src/): a test
+// imports the one module it is about (dist/modules/engine/front-door.js) and fakes its seams.
+// Nothing at run time loads these.
+const { readdirSync } = await import("node:fs");
+const sources = readdirSync(`${root}src`, { recursive: true }).filter((f) => f.endsWith(".ts")).map((f) => `src/${f}`);
+await build({
+  absWorkingDir: root,
+  platform: "node",
+  target: common.target,
+  logLevel: "warning",
+  format: "esm",
+  entryPoints: sources,
+  outbase: "src",
+  outdir: "dist/modules",
+  banner: { js: `import { createRequire as __nodalRequire } from "node:module"; const require = __nodalRequire(import.meta.url);` },
+});
+
 // V8's code cache of the CLI bundle (bin/nodal.cjs loads it), written after a command ran, so
 // it holds the functions every command compiles (commander's, the registry's) besides the top level.
 const home = mkdtempSync(join(tmpdir(), "nodal-build-"));

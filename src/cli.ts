@@ -32,9 +32,7 @@ function program(): Command {
     if (spec.options) cmd = spec.options(cmd);
     cmd.action(async (...params: unknown[]) => {
       const c = params.at(-1) as Command;
-      const code = await spec.run(c.args, c.opts(), c);
-      if (typeof code === "number") c.setOptionValue("__exitCode", code);
-      lastExit = code ?? 0;
+      lastExit = (await spec.run(c.args, c.opts(), c)) ?? 0;
     });
   }
   return root;

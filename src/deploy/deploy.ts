@@ -8,7 +8,7 @@ import { homeDir } from "../registry/home.js";
 import { listApps, liveState, newAppId, type AppRecord } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
 import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
-import { controlRequest, controlSocketPath, ControlError } from "../supervisor/control.js";
+import { controlRequest, controlSocketPath, ControlError } from "../engine/control.js";
 import type { AppSource } from "../supervisor/supervisor.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";

@@ -1,5 +1,5 @@
 import { resolveApp } from "../registry/resolve.js";
-import { controlRequest, controlSocketPath } from "../supervisor/control.js";
+import { controlRequest, controlSocketPath } from "../engine/control.js";
 import { style, table } from "../ui/output.js";
 import { stdout } from "../ui/stdio.js";
 

@@ -3,7 +3,7 @@ import { saveApp } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
 import { isSameProcess } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
-import { controlRequest, controlSocketPath } from "../supervisor/control.js";
+import { controlRequest, controlSocketPath } from "../engine/control.js";
 import { style } from "../ui/output.js";
 import { stdout } from "../ui/stdio.js";
 

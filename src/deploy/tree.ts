@@ -1,10 +1,6 @@
-import type { AppManifest, ScheduleSpec } from "../loader/manifest.js";
-import { nextRun } from "../engine/schedule-time.js";
+import type { AppManifest } from "../loader/manifest.js";
+import { describeSchedule, nextRun } from "../engine/schedule-time.js";
 import { style } from "../ui/output.js";
-
-export function describeSchedule(s: ScheduleSpec): string {
-  return s.kind === "cron" ? `cron "${s.expression}"${s.timezone !== "UTC" ? ` ${s.timezone}` : ""}` : `every ${s.seconds}s`;
-}
 
 /** Modal's deploy tree: one row per function, web functions with their URL, schedules with their next run. */
 export function deployTree(manifest: AppManifest, urls: Record<string, string>): string {

@@ -59,10 +59,6 @@ export class FrontDoor {
     return `http://${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
-  get workers(): readonly Worker[] {
-    return this.#active;
-  }
-
   /** Routes new connections to `workers` from now on; queued connections go first. */
   setActive(workers: Worker[]): void {
     this.#active = workers;

@@ -51,13 +51,13 @@ export class FunctionPool {
    * lines its worker prints; `onAttempt` hears of each retry.
    */
   async call(args: unknown[], opts: { label?: string; onRetry?: (attempt: number, error: Error, delaySec: number) => void } = {}): Promise<unknown> {
-    const { maxRetries, backoffCoefficient, initialDelaySec, maxDelaySec } = this.spec.retries;
+    const { maxRetries } = this.spec.retries;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#attempt(args, opts.label);
       } catch (error) {
         if (attempt >= maxRetries || this.#closed) throw error;
-        const delaySec = Math.min(initialDelaySec * backoffCoefficient ** attempt, maxDelaySec);
+        const delaySec = retryDelaySec(this.spec.retries, attempt + 1);
         opts.onRetry?.(attempt + 1, error as Error, delaySec);
         await new Promise((r) => setTimeout(r, delaySec * 1000));
       }
@@ -169,6 +169,11 @@ export class FunctionPool {
     await Promise.all(this.#slots.map((s) => s.worker.stop(1000)));
     this.#slots = [];
   }
+}
+
+/** Seconds before retry number `attempt` (1-based), as in Modal: min(initialDelay × coefficient^(n-1), maxDelay). */
+export function retryDelaySec(policy: FunctionSpec["retries"], attempt: number): number {
+  return Math.min(policy.initialDelaySec * policy.backoffCoefficient ** (attempt - 1), policy.maxDelaySec);
 }
 
 function tail(w: Worker): string {

@@ -36,8 +36,6 @@ export class Worker {
   fn: string | undefined;
   /** What its output lines are tagged with instead of its id (a scheduled run's id). */
   label: string | undefined;
-  /** The build this worker loaded. */
-  bundle: string | undefined;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves when the process booted and can take `load`. */
@@ -118,7 +116,6 @@ export class Worker {
 
   /** Imports a build and describes its app. */
   async load(bundle: string, file: string, selector: string | undefined, env: Record<string, string>): Promise<AppManifest> {
-    this.bundle = bundle;
     await this.booted;
     const loaded = this.#expect<{ manifest: AppManifest }>("loaded");
     this.send({ t: "load", bundle, file, env, ...(selector ? { selector } : {}) });

@@ -10,11 +10,6 @@ export class InvalidError extends Error {
   override name = "InvalidError";
 }
 
-/** The thing to create exists already. */
-export class AlreadyExistsError extends Error {
-  override name = "AlreadyExistsError";
-}
-
 /** A function run passed its `timeout` and its worker was killed. */
 export class FunctionTimeoutError extends Error {
   override name = "FunctionTimeoutError";

@@ -11,7 +11,7 @@ export function remoteRuntime(appName: string): Runtime {
   return {
     async call(fn, args) {
       const { listApps, liveState } = await import("../registry/apps.js");
-      const { controlRequest, controlSocketPath, ControlError } = await import("../supervisor/control.js");
+      const { controlRequest, controlSocketPath, ControlError } = await import("../engine/control.js");
       const live = listApps()
         .filter((r) => r.name === appName && (liveState(r) === "deployed" || liveState(r) === "ephemeral"))
         .sort((a, b) => (a.state === "deployed" ? -1 : 0) - (b.state === "deployed" ? -1 : 0));

@@ -28,7 +28,6 @@ export type {
 export {
   NotFoundError,
   InvalidError,
-  AlreadyExistsError,
   FunctionTimeoutError,
   TimeoutError,
   RemoteError,

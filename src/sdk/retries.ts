@@ -28,11 +28,6 @@ export class Retries {
     this.problem = Retries.check(this);
   }
 
-  /** Seconds to wait before retry number `attempt` (1-based). */
-  delayFor(attempt: number): number {
-    return Math.min(this.initialDelay * this.backoffCoefficient ** (attempt - 1), this.maxDelay);
-  }
-
   /** `retries: n` in function options: n retries, 1 s apart. */
   static fromCount(n: number): Retries {
     return new Retries({ maxRetries: n, backoffCoefficient: 1, initialDelay: 1, maxDelay: 1 });

@@ -5,7 +5,7 @@ import type { Target } from "../loader/target.js";
 import { homeDir } from "../registry/home.js";
 import { newAppId } from "../registry/apps.js";
 import type { LogRecord } from "../logs/record.js";
-import { AppHost } from "../supervisor/host.js";
+import { AppHost } from "../engine/host.js";
 import { lifecycle, style } from "../ui/output.js";
 import { QUIET_MS, Watcher } from "./watcher.js";
 

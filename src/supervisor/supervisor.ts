@@ -18,7 +18,7 @@ import { toWire } from "../engine/protocol.js";
 import { listApps } from "../registry/apps.js";
 import { readVersion, versionBuild } from "../registry/versions.js";
 import type { Worker } from "../engine/worker.js";
-import { AppHost } from "./host.js";
+import { AppHost } from "../engine/host.js";
 
 /** The app a supervisor runs: its file as the user named it, its absolute path, `::selector`. */
 export interface AppSource {

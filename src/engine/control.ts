@@ -2,9 +2,9 @@ import { chmodSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { homeDir } from "../registry/home.js";
-import { LineSplitter } from "../engine/lines.js";
-import type { WireError } from "../engine/protocol.js";
-import { toWire } from "../engine/protocol.js";
+import { LineSplitter } from "./lines.js";
+import type { WireError } from "./protocol.js";
+import { toWire } from "./protocol.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
