@@ -107,7 +107,8 @@ await build({
   absWorkingDir: root,
   platform: "node",
   target: common.target,
-  logLevel: "warning",
+  // Unbundled, esbuild warns about every require() in an ES module; the banner provides one.
+  logLevel: "error",
   format: "esm",
   entryPoints: sources,
   outbase: "src",

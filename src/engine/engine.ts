@@ -1,11 +1,12 @@
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
-import { UserError } from "../errors.js";
+import { toWire, UserError } from "../errors.js";
 import { FrontDoor } from "./front-door.js";
 import { FunctionPool } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
 import { maskSecrets } from "./lines.js";
 import type { FromWorker } from "./protocol.js";
+import type { WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type Stream } from "./worker.js";
 
@@ -108,11 +109,11 @@ export class Engine {
     return Object.fromEntries([...this.#restarts].map(([fn, s]) => [fn, s.total]));
   }
 
-  /** Every live worker pid (web, function and spare workers excluded). */
-  get pids(): number[] {
+  /** Every live worker of the current version, with the function it serves (spares excluded). */
+  get workers(): WorkerStatus[] {
     const web = [...(this.#current?.web.values() ?? [])].flat();
     const fns = [...this.#pools.values()].flatMap((p) => p.workers);
-    return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => w.pid!);
+    return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => ({ pid: w.pid!, function: w.fn ?? "?", id: w.id }));
   }
 
   /** A spare worker; the pool refills a moment later, off the path of whatever needed it. */
@@ -157,8 +158,7 @@ export class Engine {
         (value) => {
           if (!worker.send({ t: "remote-result", id: msg.id, ok: true, value })) return;
         },
-        (error: Error) =>
-          worker.send({ t: "remote-result", id: msg.id, ok: false, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }),
+        (error: Error) => worker.send({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }),
       );
     }
   }
@@ -186,6 +186,13 @@ export class Engine {
       await worker.stop(500);
       throw toLoadError(error);
     }
+  }
+
+  /** Drops what `prepare` loaded, when it is not to be activated after all. */
+  async discardPrepared(): Promise<void> {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    await prepared?.worker.stop(500);
   }
 
   /** Loads a build and makes it the live version; on any failure the previous one keeps serving. */
