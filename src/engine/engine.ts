@@ -35,8 +35,6 @@ export interface EngineOptions {
   basePort: number;
   /** `--port`: the first web function's port, exactly. */
   pinnedPort?: number;
-  /** Ports to try first per function (a redeployed app keeps its URLs); taken if free. */
-  preferredPorts?: Record<string, number>;
   /** Start web functions and bind their ports (`nodal run` does not). */
   serveWeb: boolean;
   /** Workers forked before the engine (a supervisor forks its first one before loading nodal). */
@@ -88,6 +86,8 @@ export class Engine {
   #queue: Promise<unknown> = Promise.resolve();
   #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
+  /** Ports to try first per function (a restarted app keeps its URLs); taken if free. */
+  #preferredPorts: Record<string, number> = {};
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -188,6 +188,11 @@ export class Engine {
     }
   }
 
+  /** Ports to try first for these functions' front doors (taken when free). */
+  preferPorts(ports: Record<string, number>): void {
+    this.#preferredPorts = { ...this.#preferredPorts, ...ports };
+  }
+
   /** Drops what `prepare` loaded, when it is not to be activated after all. */
   async discardPrepared(): Promise<void> {
     const prepared = this.#prepared;
@@ -251,7 +256,7 @@ export class Engine {
         for (const [i, spec] of webSpecs.entries()) {
           if (this.#doors.has(spec.name)) continue;
           const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
-          const preferred = this.opts.preferredPorts?.[spec.name];
+          const preferred = this.#preferredPorts[spec.name];
           let door: FrontDoor | undefined;
           if (pinned === undefined && preferred !== undefined) {
             door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);

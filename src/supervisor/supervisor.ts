@@ -113,9 +113,7 @@ function handle(msg: ToSupervisor): void {
       const version = readVersion(msg.name, msg.version)!;
       // Keep the ports of this name's last instance when they are free (URLs survive a restart).
       const previous = listApps().filter((r) => r.name === msg.name).at(-1);
-      h.engine.opts.preferredPorts = Object.fromEntries(
-        Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)]),
-      );
+      h.engine.preferPorts(Object.fromEntries(Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)])));
       h.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
         (act) => {
           h.onStopRequested = stop;
