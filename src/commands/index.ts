@@ -1,6 +1,7 @@
 import type { CommandSpec } from "./define.js";
 import serve from "./serve.js";
 import run from "./run.js";
+import start from "./start.js";
 import deploy from "./deploy.js";
 import appList from "./app/list.js";
 import appShow from "./app/show.js";
@@ -22,7 +23,7 @@ import secretDelete from "./secret/delete.js";
 import init from "./init.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
-export const commands: CommandSpec[] = [serve, deploy, run,
+export const commands: CommandSpec[] = [serve, deploy, run, start,
   appList, appShow, appLogs, appStop, appHistory, appRollback, appRollover,
   volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
   secretCreate, secretList, secretDelete, init];

@@ -37,6 +37,8 @@ export interface EngineOptions {
   pinnedPort?: number;
   /** Start web functions and bind their ports (`nodal run` does not). */
   serveWeb: boolean;
+  /** Serve only these web functions (`nodal start --only`); default: all. */
+  only?: string[];
   /** Workers forked before the engine (a supervisor forks its first one before loading nodal). */
   adoptSpares?: Worker[];
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
@@ -107,6 +109,13 @@ export class Engine {
   /** Crash restarts per web function since the app started (a crash loop shows here). */
   get restartCounts(): Record<string, number> {
     return Object.fromEntries([...this.#restarts].map(([fn, s]) => [fn, s.total]));
+  }
+
+  /** True once a version is live and every web function it serves has a worker running. */
+  get ready(): boolean {
+    const version = this.#current;
+    if (!version || this.#stopping) return false;
+    return [...version.web.values()].every((workers) => workers.some((w) => w.alive));
   }
 
   /** Every live worker of the current version, with the function it serves (spares excluded). */
@@ -226,7 +235,8 @@ export class Engine {
         );
       }
       const web = new Map<string, Worker[]>();
-      const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web") : [];
+      const only = this.opts.only;
+      const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web" && (!only || only.includes(f.name))) : [];
       let inspectorUsed = false;
       // A web function runs max(1, minContainers) workers; the front door balances between them.
       const slots = webSpecs.flatMap((spec) => Array.from({ length: Math.max(1, spec.minContainers) }, () => spec));

@@ -20,8 +20,16 @@ import { publicManifest, type AppStatus } from "./status.js";
 /** What the engine reports to its host. */
 export type EngineHooks = Pick<EngineOptions, "onLog" | "onEvent">;
 
+/** Where an app's log records go: its log file under NODAL_HOME, or (a container) stdout. */
+export interface LogSink {
+  write(record: LogRecord): void;
+  /** Lines sharing time, function, source and stream (one read from a worker's pipe). */
+  writeLines(head: Omit<LogRecord, "line">, lines: string[]): void;
+  close(): void;
+}
+
 export interface HostOptions {
-  kind: "deployed" | "ephemeral";
+  kind: "deployed" | "ephemeral" | "container";
   /** The app file as the user named it, and its absolute path. */
   file: string;
   path: string;
@@ -35,6 +43,11 @@ export interface HostOptions {
   /** The engine and the scheduler, made for this host (tests pass fakes). */
   makeEngine?: (opts: EngineOptions) => Engine;
   makeScheduler?: (host: SchedulerHost) => Scheduler;
+  /**
+   * A container (`nodal start`): records go to this sink, and nothing is written under
+   * NODAL_HOME — no registry record, no control socket, no log file.
+   */
+  sink?: LogSink;
 }
 
 /** Who the instance is: decided by `start` (a deploy learns its name only after loading). */
@@ -53,7 +66,7 @@ export class AppHost {
   readonly opts: HostOptions;
   readonly engine: Engine;
   readonly scheduler: Scheduler | undefined;
-  #logs: LogWriter | undefined;
+  #logs: LogSink | undefined;
   /** Records from before `start` (a prepare's load output), written once the log opens. */
   #early: LogRecord[] = [];
   record: AppRecord | undefined;
@@ -101,15 +114,16 @@ export class AppHost {
 
   /** Loads the first version, then records the instance and opens its control socket. */
   async start(build: BuildOutput, version: number, who: Identity): Promise<Activation> {
-    this.#logs = new LogWriter(homeDir("logs", who.id));
-    this.#runsFile = join(homeDir("logs", who.id), "runs.jsonl");
+    const sink = this.opts.sink;
+    this.#logs = sink ?? new LogWriter(homeDir("logs", who.id));
+    if (!sink) this.#runsFile = join(homeDir("logs", who.id), "runs.jsonl");
     for (const r of this.#early.splice(0)) this.#logs.write(r);
     const act = await this.engine.activate(build);
     const manifest = act.version.manifest;
     this.record = {
       id: who.id,
       name: who.name ?? manifest.appName,
-      state: this.opts.kind,
+      state: this.opts.kind === "deployed" ? "deployed" : "ephemeral",
       version,
       file: this.opts.path,
       createdAt: new Date().toISOString(),
@@ -119,8 +133,10 @@ export class AppHost {
       urls: act.urls,
       functions: manifest.functions.map((f) => f.name),
     };
-    saveApp(this.record);
-    this.#control = await serveControl(controlSocketPath(who.id), this.#handlers());
+    if (!sink) {
+      saveApp(this.record);
+      this.#control = await serveControl(controlSocketPath(who.id), this.#handlers());
+    }
     this.scheduler?.update(manifest, true);
     this.system(`${this.opts.kind === "deployed" ? "deployed" : "serving"} v${version}`);
     return act;
@@ -141,7 +157,7 @@ export class AppHost {
 
   #recordVersion(act: Activation, version: number): void {
     this.record = { ...this.record!, version, urls: act.urls, functions: act.version.manifest.functions.map((f) => f.name) };
-    saveApp(this.record);
+    if (!this.opts.sink) saveApp(this.record);
   }
 
   /**
@@ -233,7 +249,7 @@ export class AppHost {
       this.#control?.close();
       this.scheduler?.stop();
       await this.engine.stop(graceMs);
-      if (this.record) {
+      if (this.record && !this.opts.sink) {
         rmSync(controlSocketPath(this.record.id), { force: true });
         this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
         saveApp(this.record);

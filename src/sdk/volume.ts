@@ -31,9 +31,13 @@ interface VolumeMeta {
   committedAt?: string;
 }
 
-/** Where volumes live: `$NODAL_HOME/volumes/NAME/{data,volume.json}`. */
+/**
+ * Where volumes live: `$NODAL_HOME/volumes/NAME/{data,volume.json}`, or under
+ * `$NODAL_VOLUMES_DIR` (a container's mounted PersistentVolumeClaims, `nodal start`).
+ */
 export function volumeRoot(name: string): string {
-  return join(homeDir("volumes"), name);
+  const root = process.env.NODAL_VOLUMES_DIR;
+  return root ? join(root, name) : join(homeDir("volumes"), name);
 }
 
 /**
