@@ -74,7 +74,10 @@ export function scanApps(): { records: AppRecord[]; damaged: DamagedRecord[] } {
   return { records: records.sort(byCreatedAt), damaged };
 }
 
-const reported = new Set<string>();
+// Shared through a global: deploy's early start (bin/nodal) and the CLI are two bundles in one
+// process, each with its own copy of this module, and a damaged record is reported once.
+const REPORTED = Symbol.for("nodal.registry.reportedDamage");
+const reported: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[REPORTED] ??= new Set<string>());
 
 /**
  * Every readable record, oldest first. A damaged one is skipped and reported on stderr, one
