@@ -4,7 +4,7 @@
  * owning process is gone are removed, never a live process's work in progress: each name
  * carries its owner's pid.
  */
-import { readdirSync, rmSync, type Dirent } from "node:fs";
+import { existsSync, readdirSync, rmSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { TEMP_FILE_RE } from "./atomic.js";
 import { nodalHome } from "./home.js";
@@ -17,17 +17,13 @@ const DEPLOY_BUILD_RE = /^deploy-(\d+)-\d+$/;
 export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   if (processStartTime(pid) !== undefined) return true;
+  // No /proc entry (or a zombie's): gone. Where there is no /proc at all (macOS), a signal-0 probe.
+  if (existsSync("/proc/self")) return false;
   try {
-    // No /proc entry; where there is no /proc at all (macOS) a signal-0 probe answers.
-    readdirSync("/proc");
-    return false;
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
