@@ -1,7 +1,7 @@
 import { UserError } from "../errors.js";
 import { saveApp } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
-import { findUnrecordedLive } from "../registry/live.js";
+import { findUnrecordedLive, unrecordedLiveIds } from "../registry/live.js";
 import { isSameProcess, processStartTime } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
@@ -21,6 +21,10 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
     first = resolveApp(name);
   } catch (error) {
     if (await stopUnrecorded(name, graceMs)) return;
+    const unnamed = await unrecordedLiveIds();
+    if (error instanceof UserError && unnamed.length > 0) {
+      throw new UserError(error.code, error.message, `running, with a damaged record: ${unnamed.join(", ")}; stop one by its id, e.g. \`nodal app stop ${unnamed[0]}\``);
+    }
     throw error;
   }
   if (first.live !== "deployed" && first.live !== "ephemeral" && (await stopUnrecorded(name, graceMs))) return;

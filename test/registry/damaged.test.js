@@ -64,6 +64,11 @@ test("damaged records are reported in one line each and skipped; their live supe
   assert.equal(stopTwo.code, 0, stopTwo.stderr);
   assert.match(stopTwo.stdout, new RegExp(`Stopped app two \\(${two.id}\\)`));
   await waitUntil(() => !alive(pids.two), { what: "two's supervisor to exit" });
+  const byName = await box.run(["app", "stop", "one"]);
+  assert.equal(byName.code, 1);
+  assert.match(byName.stderr, /no app named "one"/);
+  assert.match(byName.stderr, new RegExp(`running, with a damaged record: ${one.id}; stop one by its id, e.g. \`nodal app stop ${one.id}\``));
+  assert.ok(alive(pids.one));
   const stopOne = await box.run(["app", "stop", one.id]);
   assert.equal(stopOne.code, 0, stopOne.stderr);
   await waitUntil(() => !alive(pids.one), { what: "one's supervisor to exit" });
