@@ -1,14 +1,13 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
-import { join } from "node:path";
 import { fromWire, toWire, UserError, type WireError } from "../errors.js";
-import { homeDir } from "../registry/home.js";
+import { controlSocketPath as socketPath } from "../registry/sockets.js";
 import { LineSplitter } from "./lines.js";
 import type { AppStatus, PublicManifest } from "./status.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
-  return join(homeDir("run"), `${appId}.sock`);
+  return socketPath(appId);
 }
 
 /**
