@@ -6,6 +6,7 @@ import { checkName } from "../sdk/names.js";
 import { homeDir } from "../registry/home.js";
 import { listApps, liveState, newAppId, type AppRecord } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
+import { repairRecords } from "../registry/live.js";
 import { sweep } from "../registry/sweep.js";
 import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
@@ -62,6 +63,7 @@ function liveFromFile(target: Target): AppRecord | undefined {
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
   sweep(); // leftovers of killed commands: build folders, temp files of records
+  await repairRecords(); // a damaged record of a running app must not hide it
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
   const early = takeEarly();
   if (guess) early?.release();

@@ -1,7 +1,7 @@
 import { UserError } from "../errors.js";
 import { saveApp } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
-import { findUnrecordedLive, unrecordedLiveIds } from "../registry/live.js";
+import { findUnrecordedLive, repairRecords, unrecordedLiveIds } from "../registry/live.js";
 import { isSameProcess, processStartTime } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
@@ -16,6 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * does not answer. A crashed app is just marked stopped.
  */
 export async function stopApp(name: string, graceMs: number): Promise<void> {
+  await repairRecords(); // a running app whose record is damaged writes it again
   let first: ReturnType<typeof resolveApp>;
   try {
     first = resolveApp(name);

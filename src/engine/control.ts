@@ -18,6 +18,8 @@ export function controlSocketPath(appId: string): string {
 export interface ControlOps {
   /** Is it there? */
   ping: { request: Record<string, never>; response: { pid: number } };
+  /** Write the instance's registry record again (it was found damaged); answers its id. */
+  record: { request: Record<string, never>; response: { id: string } };
   /** What runs: functions, workers, schedules, health (`app show`). */
   status: { request: Record<string, never>; response: AppStatus };
   /** Boot a spare worker now: a deploy is about to swap a version in. */

@@ -216,6 +216,10 @@ export class AppHost {
     return {
       ping: async () => ({ pid: process.pid }),
       status: async () => this.status(),
+      record: async () => {
+        if (this.record) saveApp(this.record);
+        return { id: this.record?.id ?? "" };
+      },
       warm: async () => {
         this.engine.warm();
         return {};

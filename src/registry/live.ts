@@ -4,10 +4,10 @@
  * must still be found, e.g. by `app stop`.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { appFile, scanApps } from "./apps.js";
 import { socketAppId, socketDirs } from "./sockets.js";
+import { stderr } from "../ui/stdio.js";
 
 export interface LiveSupervisor {
   id: string;
@@ -35,31 +35,35 @@ export async function findLiveSupervisors(timeoutMs = 1000): Promise<LiveSupervi
 }
 
 /** The pid a control socket answers `ping` with, or undefined (no listener, no answer in time). */
-export function ping(socket: string, timeoutMs: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const conn = createConnection(socket);
-    let buffered = "";
-    const done = (pid: number | undefined) => {
-      clearTimeout(timer);
-      conn.destroy();
-      resolve(pid);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    conn.on("connect", () => conn.write(JSON.stringify({ id: 1, op: "ping" }) + "\n"));
-    conn.on("data", (chunk) => {
-      buffered += chunk.toString("utf8");
-      const nl = buffered.indexOf("\n");
-      if (nl < 0) return;
-      try {
-        const res = JSON.parse(buffered.slice(0, nl)) as { ok?: boolean; result?: { pid?: unknown } };
-        done(res.ok && typeof res.result?.pid === "number" ? res.result.pid : undefined);
-      } catch {
-        done(undefined);
-      }
-    });
-    conn.on("error", () => done(undefined));
-    conn.on("close", () => done(undefined));
-  });
+export async function ping(socket: string, timeoutMs: number): Promise<number | undefined> {
+  const { controlRequest } = await import("../engine/control.js");
+  return controlRequest(socket, "ping", {}, timeoutMs).then(
+    (r) => r.pid,
+    () => undefined,
+  );
+}
+
+/**
+ * Asks every running supervisor whose record is damaged to write it again (it holds the
+ * record in memory): a truncated record then never hides a live app from `deploy` or `app
+ * list`. Says so on stderr, one line per record; returns the app ids written again.
+ */
+export async function repairRecords(): Promise<string[]> {
+  const { damaged } = scanApps();
+  if (damaged.length === 0) return [];
+  const { controlRequest } = await import("../engine/control.js");
+  const live = (await findLiveSupervisors()).filter((s) => damaged.some((d) => d.id === s.id));
+  const repaired: string[] = [];
+  for (const s of live) {
+    try {
+      await controlRequest(s.socket, "record", {}, 2000);
+      repaired.push(s.id);
+      stderr.write(`note: app record ${s.id}.json was damaged; its running supervisor (pid ${s.pid}) wrote it again\n`);
+    } catch {
+      // It stopped meanwhile: the record stays damaged and is reported as such.
+    }
+  }
+  return repaired;
 }
 
 /**

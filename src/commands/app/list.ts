@@ -8,6 +8,8 @@ export default defineCommand({
   async run(_args, opts) {
     const { listApps, liveState } = await import("../../registry/apps.js");
     const { table } = await import("../../ui/output.js");
+    const { repairRecords } = await import("../../registry/live.js");
+    await repairRecords(); // a running app whose record is damaged writes it again
     const apps = listApps().map((r) => ({ ...r, state: liveState(r) }));
     if (opts.json) {
       const out = apps.map((a) => ({
