@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { AppHost } from "../engine/host.js";
+import { Worker } from "../engine/worker.js";
 import { Builder } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
@@ -35,6 +36,9 @@ const STOP_GRACE_MS = 25_000;
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
   process.env.NODAL_SECRETS_SOURCE = "env";
+  // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
+  // pays one Node start-up on its critical path, not two in a row.
+  const first = new Worker();
   const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
   const builder = new Builder(target.path, buildDir);
   const sink = new NdjsonSink();
@@ -53,6 +57,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       serveWeb: opts.call === undefined,
       ...(opts.only ? { only: opts.only } : {}),
       spares: 0,
+      adoptSpares: [first],
       drainGraceMs: STOP_GRACE_MS,
     },
   });
@@ -62,12 +67,13 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   };
   try {
     const build = await builder.build();
+    await cleanup(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);
     checkNames(manifest, opts);
-    const first = await host.start(build, 1, { id: `start-${process.pid}` });
+    const act = await host.start(build, 1, { id: `start-${process.pid}` });
     if (opts.call !== undefined) return await callOnce(host, opts.call, opts.hasInput ? [opts.input] : [], sink);
     const health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
-    for (const [fn, url] of Object.entries(first.urls)) host.system(`serving ${fn} at ${url}`, fn);
+    for (const [fn, url] of Object.entries(act.urls)) host.system(`serving ${fn} at ${url}`, fn);
     host.system(`ready; health on http://${opts.host}:${opts.healthPort}/readyz`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once("SIGTERM", () => resolve("SIGTERM"));
