@@ -25,17 +25,14 @@ export function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const first = i + 1;
+    const lineNo = i + 1;
     const raw = lines[i]!;
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
-    if (eq < 0) throw new DotenvError(first, "is not KEY=VALUE");
-    const key = line
-      .slice(0, eq)
-      .trim()
-      .replace(/^export\s+/, "");
-    if (!ENV_KEY.test(key)) throw new DotenvError(first, `has an invalid key: use letters, digits and "_", not starting with a digit`);
+    if (eq < 0) throw new DotenvError(lineNo, "is not KEY=VALUE");
+    const key = line.slice(0, eq).trim().replace(/^export\s+/, "");
+    if (!ENV_KEY.test(key)) throw new DotenvError(lineNo, `has an invalid key: use letters, digits and "_", not starting with a digit`);
     // From the raw line: a quoted value spanning lines keeps the spaces that end its first line.
     const rest = raw.slice(raw.indexOf("=") + 1).trimStart();
     const quote = rest[0];
@@ -50,7 +47,7 @@ export function parseDotenv(text: string): Record<string, string> {
       body += "\n" + lines[++i]!;
       close = closingQuote(body, quote);
     }
-    if (close < 0) throw new DotenvError(first, `opens a ${quote} quote that is never closed`);
+    if (close < 0) throw new DotenvError(lineNo, `opens a ${quote} quote that is never closed`);
     const after = body.slice(close + 1).trim();
     if (after !== "" && !after.startsWith("#")) throw new DotenvError(i + 1, "has text after a closing quote");
     body = body.slice(0, close);
