@@ -1,4 +1,4 @@
-import { existsSync, watch } from "node:fs";
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { nodalHome } from "../registry/home.js";
 import { liveState, type AppRecord } from "../registry/apps.js";
@@ -62,7 +62,7 @@ function follow(dir: string, follower: LogFollower, running: () => boolean, emit
     const finish = (error?: unknown) => {
       if (done) return;
       done = true;
-      watcher.close();
+      watcher?.close();
       clearInterval(timer);
       if (error) reject(error);
       else resolve();
@@ -75,15 +75,21 @@ function follow(dir: string, follower: LogFollower, running: () => boolean, emit
       }
     };
     // Events of a burst collapse into one read per event-loop turn.
-    const watcher = watch(dir, () => {
+    const changed = () => {
       if (queued) return;
       queued = true;
       setImmediate(() => {
         queued = false;
         if (!done) read();
       });
-    });
-    watcher.on("error", () => {}); // the directory removed: the timer still ends the follow
+    };
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(dir, changed);
+      watcher.on("error", () => {}); // the directory removed: the timer still ends the follow
+    } catch {
+      // A file system without change events: the timer alone reads, once a second.
+    }
     // Asked before reading: a record written just before the app exited is then still read.
     const check = () => {
       const alive = running();
