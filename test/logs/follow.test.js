@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { request, sandbox, waitUntil } from "../helpers.js";
+import { BIN, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = `
 import express from "express";
@@ -105,6 +105,15 @@ test("app logs: bad --source, --since and --until are usage errors; an unknown -
   }, { what: "the api line" });
   // Not a terminal: app output is printed byte for byte.
   assert.ok(out.includes("\x1b[2Jraw\x1b[31mred"), JSON.stringify(out));
+  // On a terminal (script(1) gives it one), the screen-clearing sequence is shown as text and
+  // the colour kept; --json stays byte for byte.
+  if (existsSync("/usr/bin/script")) {
+    const tty = await box.run(["-qec", `${process.execPath} ${BIN} app logs flw --function api`, "/dev/null"], { bin: "/usr/bin/script" });
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.ok(tty.stdout.includes("\\x1b[2Jraw\x1b[31mred"), JSON.stringify(tty.stdout));
+    const json = await box.run(["-qec", `${process.execPath} ${BIN} app logs flw --function api --json`, "/dev/null"], { bin: "/usr/bin/script" });
+    assert.ok(json.stdout.includes(JSON.stringify("\x1b[2Jraw\x1b[31mred").slice(1, -1)), JSON.stringify(json.stdout));
+  }
   const own = await box.run(["app", "logs", "flw", "--function", "nodal"]);
   assert.equal(own.code, 0, own.stderr);
   assert.match(own.stdout, /\[nodal nodal\]/);
