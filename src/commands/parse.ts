@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import { UserError } from "../errors.js";
+import { parseTime } from "../logs/time.js";
 
 /** commander argument parser for a TCP port. */
 export function parsePort(value: string): number {
@@ -22,4 +23,11 @@ export function parseInput(text: string): unknown {
   } catch (error) {
     throw new UserError("E_INVALID_INPUT", `--input is not valid JSON: ${(error as Error).message}`, `quote it for the shell, e.g. --input '{"name":"Ada"}'`);
   }
+}
+
+/** commander argument parser for a time: `30m`, `2h`, `1d`, `45s` (ago) or ISO-8601. */
+export function parseTimeArg(value: string): Date {
+  const d = parseTime(value);
+  if (!d) throw new InvalidArgumentError("use 30m, 2h, 1d or an ISO-8601 time like 2026-01-31T12:00:00Z.");
+  return d;
 }

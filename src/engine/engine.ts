@@ -4,7 +4,7 @@ import { toWire, UserError } from "../errors.js";
 import { FrontDoor } from "./front-door.js";
 import { FunctionPool } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
-import { maskSecrets } from "./lines.js";
+import { maskSecrets, secretNeedles } from "./lines.js";
 import type { FromWorker } from "./protocol.js";
 import type { WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
@@ -296,7 +296,7 @@ export class Engine {
         }
       }
       this.#current = version;
-      this.#secrets = manifest.functions.flatMap((f) => f.secretValues);
+      this.#secrets = secretNeedles(manifest.functions.flatMap((f) => f.secretValues));
       if (previous) this.#retire(previous);
       this.#resetPools(manifest);
       this.#spares.setPreload(build.externals);

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import type { AppManifest } from "../loader/manifest.js";
 import { distFile } from "../paths.js";
-import { LineSplitter } from "./lines.js";
+import { LineSplitter, MAX_LOG_LINE_BYTES } from "./lines.js";
 import type { WireError } from "../errors.js";
 import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
 
@@ -64,7 +64,7 @@ export class Worker {
       detached: true,
     });
     for (const stream of ["stdout", "stderr"] as const) {
-      const splitter = new LineSplitter();
+      const splitter = new LineSplitter({ maxLineBytes: MAX_LOG_LINE_BYTES });
       const pipe = this.child[stream]!;
       pipe.on("data", (chunk: Buffer) => {
         const lines = splitter.push(chunk);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseEnv } from "node:util";
 import { homeDir } from "../registry/home.js";
+import { DotenvError, parseDotenv } from "./dotenv.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";
 
@@ -81,12 +81,21 @@ export class Secret {
     return new Secret(undefined, () => clean);
   }
 
-  /** A secret from a dotenv file (default `.env` in the current directory). */
+  /**
+   * A secret from a dotenv file (default `.env` in the current directory). Quoted values may
+   * span lines (a PEM key); a line that is not KEY=VALUE fails the load, named by its number.
+   */
   static fromDotenv(path = ".env"): Secret {
     const file = resolve(path);
     return new Secret(undefined, () => {
       if (!existsSync(file)) throw new NotFoundError(`dotenv file ${file} does not exist`);
-      return parseEnv(readFileSync(file, "utf8")) as Record<string, string>;
+      try {
+        return parseDotenv(readFileSync(file, "utf8"));
+      } catch (error) {
+        // The message names the line only: the file holds secrets, and errors reach logs.
+        if (error instanceof DotenvError) throw new InvalidError(`dotenv file ${file}: ${error.message}`);
+        throw error;
+      }
     });
   }
 

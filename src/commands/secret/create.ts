@@ -1,9 +1,6 @@
 import { defineCommand } from "../define.js";
 import { stdout } from "../../ui/stdio.js";
 
-/** Names that work as environment variables in every shell: a letter or "_", then letters, digits, "_". */
-const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 export default defineCommand({
   path: ["secret", "create"],
   args: "<name> [pairs...]",
@@ -14,7 +11,7 @@ export default defineCommand({
       .option("--force", "replace the secret if it exists"),
   async run([name, ...pairs], opts) {
     const { readFileSync } = await import("node:fs");
-    const { parseEnv } = await import("node:util");
+    const { DotenvError, ENV_KEY, parseDotenv } = await import("../../sdk/dotenv.js");
     const { UserError } = await import("../../errors.js");
     const { secretName, writeSecret } = await import("../../registry/secrets.js");
     secretName(name!);
@@ -29,9 +26,12 @@ export default defineCommand({
       } catch {
         throw new UserError("E_FILE_NOT_FOUND", `dotenv file ${opts.fromDotenv} cannot be read`, "check the path given to --from-dotenv");
       }
-      for (const [key, value] of Object.entries(parseEnv(text))) {
-        if (!KEY_RE.test(key)) throw badKey(key, `in ${opts.fromDotenv}`);
-        if (value !== undefined) values[key] = value;
+      try {
+        Object.assign(values, parseDotenv(text));
+      } catch (error) {
+        // Named by line number only: quoting the line would print a value.
+        if (error instanceof DotenvError) throw new UserError("E_INVALID_INPUT", `${opts.fromDotenv}: ${error.message}`, "write one KEY=VALUE a line; quote a value that spans lines");
+        throw error;
       }
     }
     pairs.forEach((pair, i) => {
@@ -39,7 +39,7 @@ export default defineCommand({
       // The argument is not quoted back: without "=" it may well be a pasted value.
       if (eq < 0) throw new UserError("E_INVALID_INPUT", `argument ${i + 1} after the secret name is not KEY=VALUE`, example);
       const key = pair.slice(0, eq);
-      if (!KEY_RE.test(key)) throw badKey(key, "on the command line");
+      if (!ENV_KEY.test(key)) throw badKey(key, "on the command line");
       values[key] = pair.slice(eq + 1);
     });
     const keys = Object.keys(values).sort();
