@@ -9,7 +9,8 @@ export interface Frame {
 }
 
 export function parseFrame(frame: string): Frame | undefined {
-  const m = frame.match(/\(?((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/);
+  // The path starts the frame's location: `node:internal/modules/…` is not `/modules/…`.
+  const m = frame.match(/(?:^|[\s(])((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/);
   if (!m) return undefined;
   return { file: m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!, line: m[2]!, column: m[3]! };
 }

@@ -67,7 +67,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   };
   try {
     const build = await builder.build();
-    await cleanup(); // esbuild's service process would stay resident for nothing
+    await builder.dispose(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);
     checkNames(manifest, opts);
     const act = await host.start(build, 1, { id: `start-${process.pid}` });
