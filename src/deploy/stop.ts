@@ -5,6 +5,7 @@ import { isSameProcess } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
 import { style } from "../ui/output.js";
+import { progress, type Progress } from "../ui/progress.js";
 import { stdout } from "../ui/stdio.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,10 +35,25 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
       // No answer on the socket: fall back to the signal the supervisor also handles.
       if (alive()) process.kill(app.pid!, "SIGTERM");
     }
+    // A stop with nothing in flight is over in a moment; past that, the app is finishing its
+    // requests and calls (within their timeouts), which a terminal shows with a spinner.
     const deadline = Date.now() + graceMs + 5000;
-    while (alive() && Date.now() < deadline) await sleep(20);
+    let spinner: Progress | undefined;
+    const waiting = setTimeout(() => {
+      spinner = progress();
+      spinner.step(`Stopping ${app.name}: waiting for in-flight requests and calls to finish…`);
+    }, 300);
+    try {
+      while (alive() && Date.now() < deadline) await sleep(20);
+    } finally {
+      clearTimeout(waiting);
+      spinner?.done();
+    }
     if (alive()) {
+      // Its workers follow it: they exit, ending what they started, once it is gone.
       process.kill(app.pid!, "SIGKILL");
+      stdout.write(`${style("yellow", "!")} App ${app.name} did not stop within ${Math.round((graceMs + 5000) / 1000)}s; killed it.
+`);
       saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
     }
     stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);

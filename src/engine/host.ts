@@ -158,6 +158,7 @@ export class AppHost {
         };
       }),
       restarts: this.engine.restartCounts,
+      health: this.engine.health,
     };
   }
 
@@ -216,5 +217,7 @@ export function describeEvent(event: EngineEvent): string {
       return `worker ${event.worker} of "${event.fn}" restarted`;
     case "worker-restart-failed":
       return `restart of "${event.fn}" failed: ${event.error}`;
+    case "call-cut-off":
+      return `call ${event.call} of "${event.fn}" was cut off by a redeploy or stop${event.retrying ? "; retrying it on the live version" : ""}`;
   }
 }

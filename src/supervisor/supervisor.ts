@@ -76,9 +76,18 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
 /** Made by "inspect". */
 let host: AppHost | undefined;
 let early: Worker;
+/**
+ * The most a stop lets work in flight take (less when a function's timeout is shorter): the
+ * default grace of `nodal app stop`, which escalates to SIGKILL a few seconds past it.
+ */
+const STOP_GRACE_MS = 10_000;
+let stopping = false;
 const stop = () => {
-  if (!host) early.child.kill("SIGKILL");
-  void (host?.stop(10_000) ?? Promise.resolve()).then(() => process.exit(0));
+  if (!host) early.kill();
+  // A second signal does not wait for anything.
+  if (stopping) return void host?.engine.stop(0);
+  stopping = true;
+  void (host?.stop(STOP_GRACE_MS) ?? Promise.resolve()).then(() => process.exit(0));
 };
 let committed = false;
 
