@@ -19,6 +19,7 @@ interface Status {
   workerPids: number[];
   functions: FunctionStatus[];
   restarts: Record<string, number>;
+  health?: Record<string, { state: string; restarts: number; lastExit?: { code: number | null; signal: string | null; at: string }; nextAttemptAt?: string }>;
 }
 
 /** `nodal app show`: the record, plus the live status from the app itself when it runs. */
@@ -39,6 +40,7 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     stoppedAt: app.stoppedAt,
     pids: status ? { supervisor: status.pid, workers: status.workerPids } : null,
     restarts: status?.restarts ?? {},
+    health: status?.health ?? {},
     functions,
   };
   if (json) {
@@ -53,6 +55,11 @@ export async function showApp(name: string, json: boolean): Promise<void> {
   if (status) lines.push(`pids     supervisor ${status.pid}; workers ${status.workerPids.join(", ") || "-"}`);
   const crashes = Object.entries(status?.restarts ?? {}).filter(([, n]) => n > 0);
   if (crashes.length) lines.push(style("red", `restarts ${crashes.map(([fn, n]) => `${fn}: ${n} crash restart${n > 1 ? "s" : ""}`).join("; ")}`));
+  for (const [fn, h] of Object.entries(status?.health ?? {})) {
+    if (h.state !== "restarting") continue;
+    const exit = h.lastExit ? (h.lastExit.signal ? `killed by ${h.lastExit.signal}` : `exited with code ${h.lastExit.code}`) : "down";
+    lines.push(style("red", `${fn.padEnd(8)} restarting: ${exit} at ${h.lastExit?.at ?? "?"}; next attempt at ${h.nextAttemptAt ?? "?"}`));
+  }
   lines.push("");
   const rows = functions.map((f) => [
     f.name,
