@@ -16,11 +16,10 @@
 //
 // Small CommonJS packages are bundled too: Node's require() of a package from node_modules
 // (resolving, reading package.json files, wrapping each file) costs 2-3 times what evaluating
-// the same code from a bundle does (write-file-atomic 15 against 6 ms; proper-lockfile 20
-// against 9). The rest stay in node_modules: esbuild (its binary), the packages apps also load
-// (express, express-rate-limit, zod, so both get one copy), and cron-parser (360 KB with luxon,
-// loaded only by apps with a Cron).
-const BUNDLED = ["commander", "write-file-atomic", "proper-lockfile", "chokidar"];
+// the same code from a bundle does (proper-lockfile 20 against 9 ms). The rest stay in
+// node_modules: esbuild (its binary), the packages apps also load (express, express-rate-limit,
+// zod, so both get one copy), and cron-parser (360 KB with luxon, loaded only by apps with a Cron).
+const BUNDLED = ["commander", "proper-lockfile", "chokidar"];
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -56,8 +55,6 @@ await build({
   splitting: true,
   // For the require() calls of bundled CommonJS code, and `lazy(() => require("cron-parser"))`.
   banner: { js: `import { createRequire as __nodalRequire } from "node:module"; const require = __nodalRequire(import.meta.url);` },
-  // write-file-atomic seeds its temporary names with __filename.
-  define: { __filename: "import.meta.filename" },
 });
 
 // commander requires node:child_process as it loads, for subcommands run as executables of
@@ -107,7 +104,8 @@ await build({
   absWorkingDir: root,
   platform: "node",
   target: common.target,
-  logLevel: "warning",
+  // Unbundled, esbuild warns about every require() in an ES module; the banner provides one.
+  logLevel: "error",
   format: "esm",
   entryPoints: sources,
   outbase: "src",

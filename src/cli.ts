@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { NODAL_ROOT } from "./paths.js";
 import { commands, groups } from "./commands/index.js";
 import { UsageError, UserError } from "./errors.js";
+import { codeFrame } from "./ui/code-frame.js";
 import { style } from "./ui/output.js";
 import { stderr } from "./ui/stdio.js";
 
@@ -62,6 +63,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return 2;
   if (error instanceof UserError) {
     err.write(`${style("red", "Error:", err)} ${error.message}\n`);
+    const frame = error.frames[0] && codeFrame(error.frames[0]);
+    if (frame) err.write(`${frame}\n`);
     if (error.hint) err.write(`${style("dim", "Hint:", err)} ${error.hint}\n`);
     return 1;
   }

@@ -1,6 +1,7 @@
 import type { CommandSpec } from "./define.js";
 import serve from "./serve.js";
 import run from "./run.js";
+import start from "./start.js";
 import deploy from "./deploy.js";
 import appList from "./app/list.js";
 import appShow from "./app/show.js";
@@ -8,6 +9,7 @@ import appLogs from "./app/logs.js";
 import appStop from "./app/stop.js";
 import appHistory from "./app/history.js";
 import appRollback from "./app/rollback.js";
+import appRollover from "./app/rollover.js";
 import volumeCreate from "./volume/create.js";
 import volumeList from "./volume/list.js";
 import volumeLs from "./volume/ls.js";
@@ -21,14 +23,14 @@ import secretDelete from "./secret/delete.js";
 import init from "./init.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
-export const commands: CommandSpec[] = [serve, deploy, run,
-  appList, appShow, appLogs, appStop, appHistory, appRollback,
+export const commands: CommandSpec[] = [serve, deploy, run, start,
+  appList, appShow, appLogs, appStop, appHistory, appRollback, appRollover,
   volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
   secretCreate, secretList, secretDelete, init];
 
 /** Descriptions of command groups. */
 export const groups: Record<string, string> = {
-  app: "manage apps: list, show, logs, stop, history, rollback",
+  app: "manage apps: list, show, logs, stop, history, rollback, rollover",
   volume: "manage volumes: create, list, ls, put, get, rm, delete",
   secret: "manage secrets: create, list, delete (values are never printed)",
 };

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { UserError } from "../errors.js";
 
 /** commander argument parser for a TCP port. */
 export function parsePort(value: string): number {
@@ -12,4 +13,13 @@ export function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer.");
   return n;
+}
+
+/** `--input JSON`: a function's argument; malformed JSON is the user's error. */
+export function parseInput(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UserError("E_INVALID_INPUT", `--input is not valid JSON: ${(error as Error).message}`, `quote it for the shell, e.g. --input '{"name":"Ada"}'`);
+  }
 }

@@ -1,19 +1,20 @@
 import { rmSync } from "node:fs";
 import type { BuildOutput } from "../loader/build.js";
-import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
 import { UserError } from "../errors.js";
 import { checkName } from "../sdk/names.js";
 import { homeDir } from "../registry/home.js";
 import { listApps, liveState, newAppId, type AppRecord } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
+import { sweep } from "../registry/sweep.js";
 import { listVersions, saveVersion, versionBuild, versionDir, type VersionRecord } from "../registry/versions.js";
-import { controlRequest, controlSocketPath, ControlError } from "../engine/control.js";
+import { controlRequest, controlSocketPath } from "../engine/control.js";
+import type { PublicManifest } from "../engine/status.js";
 import type { AppSource } from "../supervisor/supervisor.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";
 import { takeEarly } from "./early.js";
-import { loadFailure, PendingSupervisor } from "./pending.js";
+import { PendingSupervisor, startFailure } from "./pending.js";
 import { deployTree } from "./tree.js";
 import { stdout } from "../ui/stdio.js";
 
@@ -27,8 +28,10 @@ export interface DeployResult {
   name: string;
   version: number;
   urls: Record<string, string>;
-  manifest: AppManifest | undefined;
+  manifest: PublicManifest | undefined;
   skipped: boolean;
+  /** Unchanged code whose declared secrets changed: new workers for the live version. */
+  rolledOver?: boolean;
   id: string;
 }
 
@@ -39,10 +42,16 @@ export function liveDeployment(name: string): AppRecord | undefined {
     .find((r) => liveState(r) === "deployed");
 }
 
-/** The live deployed instance last deployed from this file (the redeploy fast path). */
+/**
+ * The live deployed instance last deployed from this file under the App's own name (the
+ * redeploy fast path). One deployed with `--name` is an app of its own, reached only by that name.
+ */
 function liveFromFile(target: Target): AppRecord | undefined {
   const latest = listApps().filter((r) => r.state === "deployed" && r.file === target.path && liveState(r) === "deployed");
-  return latest.find((r) => listVersions(r.name)[0]?.selector === target.selector);
+  return latest.find((r) => {
+    const newest = listVersions(r.name)[0];
+    return newest?.selector === target.selector && !newest.named;
+  });
 }
 
 /**
@@ -52,6 +61,7 @@ function liveFromFile(target: Target): AppRecord | undefined {
  */
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
+  sweep(); // leftovers of killed commands: build folders, temp files of records
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
   const early = takeEarly();
   if (guess) early?.release();
@@ -63,7 +73,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   // Loaded after the supervisor is on its way: esbuild's module takes a while to load.
   const { Builder } = await import("../loader/build.js");
   const builder = new Builder(target.path, buildDir);
-  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}) };
+  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}), ...(opts.name ? { named: true } : {}) };
   const spinner = progress();
   try {
     spinner.step(`Building ${target.file}…`);
@@ -113,28 +123,23 @@ function checkNameForCli(name: string): string {
 
 /**
  * Under the name's lock: swap a new version into a live instance through its control socket.
- * Unchanged code (`hash` equals the live version's) is skipped. A version that fails is removed.
+ * Unchanged code (`hash` equals the live version's) is skipped, unless the secrets it declares
+ * changed: then the live version rolls over to new workers. A version that fails is removed.
  */
 export async function swapInto(live: AppRecord, hash: string | undefined, makeVersion: () => VersionRecord, expectName?: string): Promise<DeployResult> {
   const latest = listVersions(live.name)[0];
+  const socket = controlSocketPath(live.id);
   if (hash !== undefined && latest && latest.n === live.version && latest.hash === hash) {
-    return { name: live.name, version: live.version, urls: live.urls, manifest: undefined, skipped: true, id: live.id };
+    const { rolled, urls } = await controlRequest(socket, "rollover", { ifSecretsChanged: true }, 120_000);
+    return { name: live.name, version: live.version, urls, manifest: undefined, skipped: !rolled, rolledOver: rolled, id: live.id };
   }
   const version = makeVersion();
   try {
-    const res = await controlRequest<{ urls: Record<string, string>; version: number; manifest: AppManifest }>(
-      controlSocketPath(live.id),
-      "activate",
-      { version: version.n, ...(expectName ? { expectName } : {}) },
-      120_000,
-    );
+    const res = await controlRequest(socket, "activate", { version: version.n, ...(expectName ? { expectName } : {}) }, 120_000);
     return { name: live.name, version: res.version, urls: res.urls, manifest: res.manifest, skipped: false, id: live.id };
   } catch (error) {
     rmSync(versionDir(live.name, version.n), { recursive: true, force: true });
-    if (error instanceof ControlError) {
-      throw loadFailure(error.wire, `v${version.n} of "${live.name}" failed to start`, `v${live.version} is still serving; fix the error and deploy again`);
-    }
-    throw error;
+    throw startFailure(error, `v${version.n} of "${live.name}" failed to start`, `v${live.version} is still serving; fix the error and deploy again`);
   }
 }
 
@@ -158,7 +163,12 @@ export async function startFresh(name: string, host: string, makeVersion: () => 
 
 export function printResult(result: DeployResult, json: boolean, started: number): void {
   if (json) {
-    stdout.write(JSON.stringify({ name: result.name, version: result.version, urls: result.urls, id: result.id, skipped: result.skipped }, null, 2) + "\n");
+    const { name, version, urls, id, skipped, rolledOver = false } = result;
+    stdout.write(JSON.stringify({ name, version, urls, id, skipped, rolledOver }, null, 2) + "\n");
+    return;
+  }
+  if (result.rolledOver) {
+    stdout.write(`${style("green", "✓")} Secrets changed: ${result.name} v${result.version} rolled over to new workers (no code change)\n`);
     return;
   }
   if (result.skipped) {

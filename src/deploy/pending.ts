@@ -2,18 +2,21 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildOutput } from "../loader/build.js";
-import type { AppManifest } from "../loader/manifest.js";
-import { UserError } from "../errors.js";
-import type { WireError } from "../engine/protocol.js";
+import { fromWire, UserError, type WireError } from "../errors.js";
+import type { PublicManifest } from "../engine/status.js";
 import { homeDir } from "../registry/home.js";
 import { distFile } from "../paths.js";
 import type { AppSource, FromSupervisor, ToSupervisor } from "../supervisor/supervisor.js";
 
 const SUPERVISOR_MAIN = distFile("supervisor", "main.cjs");
 
-/** A load failure reported by a supervisor, as the user's error. */
-export function loadFailure(wire: WireError, what: string, hint?: string): UserError {
-  return new UserError((wire.code as never) ?? "E_LOAD_FAILED", `${what}: ${wire.message}`, wire.hint ?? hint);
+/**
+ * A version that failed to start, as the user's error: what failed, then the error itself (a
+ * user error found by the supervisor or a worker keeps its code, hint and frames).
+ */
+export function startFailure(error: unknown, what: string, hint?: string): Error {
+  if (!(error instanceof UserError)) return error as Error;
+  return new UserError(error.code, `${what}: ${error.message}`, error.hint ?? hint, error.frames);
 }
 
 /**
@@ -53,38 +56,39 @@ export class PendingSupervisor {
     return new PendingSupervisor();
   }
 
+  /** Sends `msg`; resolves to the reply `want`, rejects with the supervisor's error (`fromWire`). */
   #request<T extends FromSupervisor["t"]>(msg: ToSupervisor, want: T): Promise<Extract<FromSupervisor, { t: T }>> {
     return new Promise((resolve, reject) => {
       const onMessage = (reply: FromSupervisor) => {
         if (reply.t === want) resolve(reply as Extract<FromSupervisor, { t: T }>);
-        else if (reply.t === "failed") reject(reply.error);
+        else if (reply.t === "failed") reject(fromWire(reply.error satisfies WireError));
       };
       this.child.on("message", onMessage);
-      this.#exited.then((how) =>
-        reject({ name: "Error", message: `the supervisor exited (${how}) before answering; see ${join(homeDir("logs"), "supervisors.log")}` }),
+      void this.#exited.then((how) =>
+        reject(
+          new UserError(
+            "E_WORKER_FAILED",
+            `the app's supervisor exited (${how}) before it was ready`,
+            `see ${join(homeDir("logs"), "supervisors.log")}`,
+          ),
+        ),
       );
       this.child.send(msg);
     });
   }
 
   /** Loads the build of `where.path` in a worker; resolves to its manifest (the app's name among it). */
-  async inspect(build: BuildOutput, where: AppSource): Promise<AppManifest> {
-    try {
-      const reply = await this.#request({ t: "inspect", build, ...where }, "manifest");
-      return reply.manifest;
-    } catch (wire) {
-      const w = wire as WireError;
-      throw new UserError((w.code as never) ?? "E_LOAD_FAILED", w.message, w.hint);
-    }
+  async inspect(build: BuildOutput, where: AppSource): Promise<PublicManifest> {
+    return (await this.#request({ t: "inspect", build, ...where }, "manifest")).manifest;
   }
 
   /** Commits: ports, registry record, control socket. Resolves once the app is healthy. */
-  async go(id: string, name: string, version: number): Promise<{ urls: Record<string, string>; manifest: AppManifest }> {
+  async go(id: string, name: string, version: number): Promise<{ urls: Record<string, string>; manifest: PublicManifest }> {
     this.#committed = true;
     try {
       return await this.#request({ t: "go", id, name, version }, "healthy");
-    } catch (wire) {
-      throw loadFailure(wire as WireError, `v${version} of "${name}" failed to start`, "fix the error and deploy again");
+    } catch (error) {
+      throw startFailure(error, `v${version} of "${name}" failed to start`, "fix the error and deploy again");
     }
   }
 

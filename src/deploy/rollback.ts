@@ -26,7 +26,7 @@ export async function rollback(name: string, wanted: string | undefined, opts: {
       saveVersion(
         name,
         { file: join(versionDir(name, from.n), "app.mjs"), hash: from.hash, externals: from.externals, inputs: from.inputs },
-        { file: from.file, display: from.display, ...(from.selector ? { selector: from.selector } : {}), rollbackOf: from.n },
+        { file: from.file, display: from.display, ...(from.selector ? { selector: from.selector } : {}), ...(from.named ? { named: true } : {}), rollbackOf: from.n },
       );
     return live ? swapInto(live, undefined, makeVersion) : startFresh(name, opts.host, makeVersion);
   });

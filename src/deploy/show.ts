@@ -1,35 +1,20 @@
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
+import type { AppStatus, FunctionStatus } from "../engine/status.js";
 import { style, table } from "../ui/output.js";
 import { stdout } from "../ui/stdio.js";
 
-interface FunctionStatus {
-  name: string;
-  kind: "function" | "web";
-  url?: string;
-  schedule?: string;
-  nextRun?: string;
-  lastRun?: { startedAt: string; outcome: string; durationMs?: number };
-  volumes?: Record<string, string>;
-  secrets?: string[];
-}
-
-interface Status {
-  pid: number;
-  workerPids: number[];
-  functions: FunctionStatus[];
-  restarts: Record<string, number>;
-  health?: Record<string, { state: string; restarts: number; lastExit?: { code: number | null; signal: string | null; at: string }; nextAttemptAt?: string }>;
-}
+/** A function as shown: from the running app's status, or from the record of a stopped one. */
+type Shown = Pick<FunctionStatus, "name" | "kind"> & Partial<FunctionStatus>;
 
 /** `nodal app show`: the record, plus the live status from the app itself when it runs. */
 export async function showApp(name: string, json: boolean): Promise<void> {
   const app = resolveApp(name);
-  let status: Status | undefined;
+  let status: AppStatus | undefined;
   if (app.live === "deployed" || app.live === "ephemeral") {
-    status = await controlRequest<Status>(controlSocketPath(app.id), "status", {}, 5000).catch(() => undefined);
+    status = await controlRequest(controlSocketPath(app.id), "status", {}, 5000).catch(() => undefined);
   }
-  const functions: FunctionStatus[] = status?.functions ?? app.functions.map((f) => ({ name: f, kind: app.urls[f] ? ("web" as const) : ("function" as const), ...(app.urls[f] ? { url: app.urls[f] } : {}) }));
+  const functions: Shown[] = status?.functions ?? app.functions.map((f) => ({ name: f, kind: app.urls[f] ? ("web" as const) : ("function" as const), ...(app.urls[f] ? { url: app.urls[f] } : {}) }));
   const out = {
     id: app.id,
     name: app.name,
@@ -38,7 +23,8 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     file: app.file,
     createdAt: app.createdAt,
     stoppedAt: app.stoppedAt,
-    pids: status ? { supervisor: status.pid, workers: status.workerPids } : null,
+    pids: status ? { supervisor: status.pid, workers: status.workers.map((w) => w.pid) } : null,
+    workers: status?.workers ?? [],
     restarts: status?.restarts ?? {},
     health: status?.health ?? {},
     functions,
@@ -52,7 +38,10 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     `source   ${app.file}`,
     `created  ${app.createdAt}${app.stoppedAt ? `   stopped ${app.stoppedAt}` : ""}`,
   ];
-  if (status) lines.push(`pids     supervisor ${status.pid}; workers ${status.workerPids.join(", ") || "-"}`);
+  if (status) {
+    const workers = status.workers.map((w) => `${w.pid} (${w.function})`).join(", ");
+    lines.push(`pids     supervisor ${status.pid}; workers ${workers || "-"}`);
+  }
   const crashes = Object.entries(status?.restarts ?? {}).filter(([, n]) => n > 0);
   if (crashes.length) lines.push(style("red", `restarts ${crashes.map(([fn, n]) => `${fn}: ${n} crash restart${n > 1 ? "s" : ""}`).join("; ")}`));
   for (const [fn, h] of Object.entries(status?.health ?? {})) {

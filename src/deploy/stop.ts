@@ -1,7 +1,8 @@
 import { UserError } from "../errors.js";
 import { saveApp } from "../registry/apps.js";
 import { withNameLock } from "../registry/lock.js";
-import { isSameProcess } from "../registry/proc.js";
+import { findUnrecordedLive, unrecordedLiveIds } from "../registry/live.js";
+import { isSameProcess, processStartTime } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
 import { style } from "../ui/output.js";
@@ -16,7 +17,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * does not answer. A crashed app is just marked stopped.
  */
 export async function stopApp(name: string, graceMs: number): Promise<void> {
-  const first = resolveApp(name);
+  let first: ReturnType<typeof resolveApp>;
+  try {
+    first = resolveApp(name);
+  } catch (error) {
+    if (await stopUnrecorded(name, graceMs)) return;
+    const unnamed = await unrecordedLiveIds();
+    if (error instanceof UserError && unnamed.length > 0) {
+      throw new UserError(error.code, error.message, `running, with a damaged record: ${unnamed.join(", ")}; stop one by its id, e.g. \`nodal app stop ${unnamed[0]}\``);
+    }
+    throw error;
+  }
+  if (first.live !== "deployed" && first.live !== "ephemeral" && (await stopUnrecorded(name, graceMs))) return;
   if (first.live === "stopped") {
     throw new UserError("E_INVALID_STATE", `app "${first.name}" is already stopped`, `start it again with \`nodal deploy ${first.file}\``);
   }
@@ -58,4 +70,18 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
     }
     stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
   });
+}
+
+/** A running supervisor whose record is damaged, found by its control socket and stopped through it. */
+async function stopUnrecorded(name: string, graceMs: number): Promise<boolean> {
+  const live = await findUnrecordedLive(name);
+  if (!live) return false;
+  const started = processStartTime(live.pid);
+  const alive = () => isSameProcess(live.pid, started);
+  await controlRequest(live.socket, "stop", { graceMs }, 5000).catch(() => alive() && process.kill(live.pid, "SIGTERM"));
+  const deadline = Date.now() + graceMs + 5000;
+  while (alive() && Date.now() < deadline) await sleep(20);
+  if (alive()) process.kill(live.pid, "SIGKILL");
+  stdout.write(`${style("green", "✓")} Stopped app ${name} (${live.id}), whose record was damaged.\n`);
+  return true;
 }

@@ -1,37 +1,78 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
-import { join } from "node:path";
-import { homeDir } from "../registry/home.js";
+import { fromWire, toWire, UserError, type WireError } from "../errors.js";
+import { controlSocketPath as socketPath } from "../registry/sockets.js";
 import { LineSplitter } from "./lines.js";
-import type { WireError } from "./protocol.js";
-import { toWire } from "./protocol.js";
+import type { AppStatus, PublicManifest } from "./status.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
-  return join(homeDir("run"), `${appId}.sock`);
+  return socketPath(appId);
 }
 
-export type ControlHandler = (op: string, body: Record<string, unknown>) => Promise<unknown>;
+/**
+ * Every operation a running app (a serve session or a deployed supervisor) answers on its
+ * control socket: op → { request, response }. The host implements `ControlHandlers`, which
+ * the compiler checks for exhaustiveness; clients call `controlRequest(path, op, request)`.
+ */
+export interface ControlOps {
+  /** Is it there? */
+  ping: { request: Record<string, never>; response: { pid: number } };
+  /** What runs: functions, workers, schedules, health (`app show`). */
+  status: { request: Record<string, never>; response: AppStatus };
+  /** Boot a spare worker now: a deploy is about to swap a version in. */
+  warm: { request: Record<string, never>; response: Record<string, never> };
+  /** Run a function (`Function.fromName(…).remote()`); arguments and result are v8-serialized, base64. */
+  call: { request: { fn: string; args: string }; response: { value: string } };
+  /** Graceful stop: in-flight work finishes within the grace period. */
+  stop: { request: { graceMs?: number }; response: { stopping: true } };
+  /** Swap to a stored version (redeploy, rollback) with zero failed requests. `expectName`: refuse another App. */
+  activate: { request: { version: number; expectName?: string }; response: { urls: Record<string, string>; version: number; manifest: PublicManifest } };
+  /**
+   * New workers for the current version, re-reading secrets and packages. `ifSecretsChanged`:
+   * only when the declared secrets' values changed (an unchanged redeploy).
+   */
+  rollover: { request: { ifSecretsChanged?: boolean }; response: { rolled: boolean; version: number; urls: Record<string, string> } };
+}
+
+export type ControlOp = keyof ControlOps;
+export type ControlRequest<K extends ControlOp> = ControlOps[K]["request"];
+export type ControlResponse<K extends ControlOp> = ControlOps[K]["response"];
+export type ControlHandlers = { [K in ControlOp]: (request: ControlRequest<K>) => Promise<ControlResponse<K>> };
+
+interface Envelope {
+  id: number;
+  op: string;
+  request: unknown;
+}
+
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: WireError };
 
 /**
- * Serves newline-delimited JSON requests `{ id, op, ...body }` on a Unix socket in an 0700
- * directory (the socket itself is chmod 0600 too); each gets `{ id, ok, result | error }`.
+ * Serves newline-delimited JSON requests `{ id, op, request }` on a Unix socket in an 0700
+ * directory (the socket itself is chmod 0600 too); each gets `{ id, ok, result | error }`,
+ * errors in the one wire format.
  */
-export async function serveControl(path: string, handle: ControlHandler): Promise<Server> {
+export async function serveControl(path: string, handlers: ControlHandlers): Promise<Server> {
   rmSync(path, { force: true });
   const server = createServer((socket) => {
     const splitter = new LineSplitter();
+    const reply = (r: Reply) => socket.writable && socket.write(JSON.stringify(r) + "\n");
     socket.on("data", (chunk) => {
       for (const line of splitter.push(chunk)) {
-        let req: { id: number; op: string } & Record<string, unknown>;
+        let req: Envelope;
         try {
-          req = JSON.parse(line);
+          req = JSON.parse(line) as Envelope;
         } catch {
           continue;
         }
-        handle(req.op, req).then(
-          (result) => socket.writable && socket.write(JSON.stringify({ id: req.id, ok: true, result }) + "\n"),
-          (error) => socket.writable && socket.write(JSON.stringify({ id: req.id, ok: false, error: toWire(error) }) + "\n"),
+        const handler = Object.hasOwn(handlers, req.op) ? (handlers[req.op as ControlOp] as (r: unknown) => Promise<unknown>) : undefined;
+        const run = handler
+          ? Promise.resolve().then(() => handler(req.request ?? {}))
+          : Promise.reject(new UserError("E_INVALID_INPUT", `unknown operation "${req.op}"`, "the CLI and the running app are different nodal versions; redeploy the app"));
+        run.then(
+          (result) => reply({ id: req.id, ok: true, result }),
+          (error) => reply({ id: req.id, ok: false, error: toWire(error) }),
         );
       }
     });
@@ -45,42 +86,43 @@ export async function serveControl(path: string, handle: ControlHandler): Promis
   return server;
 }
 
-/** An error answered by the app, carrying its remote name, code and hint. */
-export class ControlError extends Error {
-  readonly wire: WireError;
-  constructor(wire: WireError) {
-    super(wire.message);
-    this.name = wire.name;
-    this.wire = wire;
-  }
+/** The app's supervisor is gone or went away mid-request: a user error, not a bug. */
+function unreachable(what: string, op: string): UserError {
+  return new UserError(
+    "E_APP_UNREACHABLE",
+    `the app did not answer "${op}": ${what}`,
+    "it may have stopped or crashed meanwhile; see `nodal app list` and `nodal app logs NAME`",
+  );
 }
 
-/** One request to a running app; rejects with `ControlError` or a connection error (ENOENT, ECONNREFUSED). */
-export function controlRequest<T = unknown>(path: string, op: string, body: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+/**
+ * One request to a running app. Rejects with the app's own error as `fromWire` makes it (a
+ * `UserError` for user errors), or with an `E_APP_UNREACHABLE` user error when nothing answers
+ * (`err.cause` holds the socket error: ENOENT, ECONNREFUSED).
+ */
+export function controlRequest<K extends ControlOp>(path: string, op: K, request: ControlRequest<K>, timeoutMs = 60_000): Promise<ControlResponse<K>> {
+  return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const splitter = new LineSplitter();
-    const timer = setTimeout(() => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no answer from the app within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on("connect", () => socket.write(JSON.stringify({ id: 1, op, ...body }) + "\n"));
+      fn();
+    };
+    const timer = setTimeout(() => settle(() => reject(unreachable(`no answer within ${timeoutMs} ms`, op))), timeoutMs);
+    socket.on("connect", () => socket.write(JSON.stringify({ id: 1, op, request } satisfies Envelope) + "\n"));
     socket.on("data", (chunk) => {
       for (const line of splitter.push(chunk)) {
-        const res = JSON.parse(line) as { ok: boolean; result?: T; error?: WireError };
-        clearTimeout(timer);
-        socket.end();
-        if (res.ok) resolve(res.result as T);
-        else reject(new ControlError(res.error!));
+        const res = JSON.parse(line) as Reply;
+        settle(() => (res.ok ? resolve(res.result as ControlResponse<K>) : reject(fromWire(res.error))));
       }
     });
-    socket.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.on("close", () => {
-      clearTimeout(timer);
-      reject(new Error("the app closed the connection without answering"));
-    });
+    socket.on("error", (e: NodeJS.ErrnoException) =>
+      settle(() => reject(Object.assign(unreachable(e.code === "ENOENT" || e.code === "ECONNREFUSED" ? "it is not running" : e.message, op), { cause: e }))),
+    );
+    socket.on("close", () => settle(() => reject(unreachable("it closed the connection without answering", op))));
   });
 }

@@ -1,12 +1,13 @@
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
-import { UserError } from "../errors.js";
+import { toWire, UserError } from "../errors.js";
 import { Backoff } from "./backoff.js";
 import { FrontDoor } from "./front-door.js";
 import { CallCutOffError, FunctionPool, retryDelaySec, type CallOptions } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
 import { maskSecrets } from "./lines.js";
 import type { FromWorker } from "./protocol.js";
+import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type Stream } from "./worker.js";
 
@@ -26,16 +27,6 @@ export type EngineEvent =
   | { type: "worker-restart-failed"; fn: string; error: string }
   | { type: "call-cut-off"; fn: string; call: string; retrying: boolean };
 
-/** How a web function is doing, for `app show`. */
-export interface WebHealth {
-  /** "restarting" while one of its workers is down (and a restart is due or under way). */
-  state: "ready" | "restarting";
-  /** Restart attempts since the app started, failed ones included. */
-  restarts: number;
-  lastExit?: { code: number | null; signal: string | null; at: string };
-  /** When the next restart attempt is due (ISO time), while restarting. */
-  nextAttemptAt?: string;
-}
 
 export interface EngineOptions {
   /** The app file, as the user named it (for messages and discovery errors). */
@@ -47,10 +38,10 @@ export interface EngineOptions {
   basePort: number;
   /** `--port`: the first web function's port, exactly. */
   pinnedPort?: number;
-  /** Ports to try first per function (a redeployed app keeps its URLs); taken if free. */
-  preferredPorts?: Record<string, number>;
   /** Start web functions and bind their ports (`nodal run` does not). */
   serveWeb: boolean;
+  /** Serve only these web functions (`nodal start --only`); default: all. */
+  only?: string[];
   /** Workers forked before the engine (a supervisor forks its first one before loading nodal). */
   adoptSpares?: Worker[];
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
@@ -121,6 +112,8 @@ export class Engine {
   #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
   readonly #make: () => Worker;
+  /** Ports to try first per function (a restarted app keeps its URLs); taken if free. */
+  #preferredPorts: Record<string, number> = {};
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -155,11 +148,18 @@ export class Engine {
     return state;
   }
 
-  /** Every live worker pid (web, function and spare workers excluded). */
-  get pids(): number[] {
+  /** True once a version is live and every web function it serves has a worker running. */
+  get ready(): boolean {
+    const version = this.#current;
+    if (!version || this.#stopping) return false;
+    return [...version.web.values()].every((workers) => workers.some((w) => w.alive));
+  }
+
+  /** Every live worker of the current version, with the function it serves (spares excluded). */
+  get workers(): WorkerStatus[] {
     const web = [...(this.#current?.web.values() ?? [])].flat();
     const fns = [...this.#pools.values()].flatMap((p) => p.workers);
-    return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => w.pid!);
+    return [...web, ...fns].filter((w) => w.alive && w.pid).map((w) => ({ pid: w.pid!, function: w.fn ?? "?", id: w.id }));
   }
 
   /** A spare worker; the pool refills a moment later, off the path of whatever needed it. */
@@ -198,8 +198,7 @@ export class Engine {
         (value) => {
           if (!worker.send({ t: "remote-result", id: msg.id, ok: true, value })) return;
         },
-        (error: Error) =>
-          worker.send({ t: "remote-result", id: msg.id, ok: false, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }),
+        (error: Error) => worker.send({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }),
       );
     }
   }
@@ -229,6 +228,18 @@ export class Engine {
     }
   }
 
+  /** Ports to try first for these functions' front doors (taken when free). */
+  preferPorts(ports: Record<string, number>): void {
+    this.#preferredPorts = { ...this.#preferredPorts, ...ports };
+  }
+
+  /** Drops what `prepare` loaded, when it is not to be activated after all. */
+  async discardPrepared(): Promise<void> {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    await prepared?.worker.stop(500);
+  }
+
   /** Loads a build and makes it the live version; on any failure the previous one keeps serving. */
   activate(build: BuildOutput, expectName?: string): Promise<Activation> {
     const run = this.#queue.then(() => this.#activate(build, expectName));
@@ -255,7 +266,8 @@ export class Engine {
         );
       }
       const web = new Map<string, Worker[]>();
-      const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web") : [];
+      const only = this.opts.only;
+      const webSpecs = this.opts.serveWeb ? manifest.functions.filter((f) => f.kind === "web" && (!only || only.includes(f.name))) : [];
       let inspectorUsed = false;
       // A web function runs max(1, minContainers) workers; the front door balances between them.
       const slots = webSpecs.flatMap((spec) => Array.from({ length: Math.max(1, spec.minContainers) }, () => spec));
@@ -285,7 +297,7 @@ export class Engine {
         for (const [i, spec] of webSpecs.entries()) {
           if (this.#doors.has(spec.name)) continue;
           const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
-          const preferred = this.opts.preferredPorts?.[spec.name] ?? this.#retiredPorts.get(spec.name);
+          const preferred = this.#preferredPorts[spec.name] ?? this.#retiredPorts.get(spec.name);
           let door: FrontDoor | undefined;
           if (pinned === undefined && preferred !== undefined) {
             door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);

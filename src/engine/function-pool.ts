@@ -1,6 +1,7 @@
-import { FunctionTimeoutError, RemoteError } from "../sdk/errors.js";
+import { fromWire } from "../errors.js";
+import { FunctionTimeoutError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
-import { isCloneError, type FromWorker, type WireError } from "./protocol.js";
+import { isCloneError, type FromWorker } from "./protocol.js";
 import { Worker, WorkerError } from "./worker.js";
 
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
@@ -61,7 +62,7 @@ export class FunctionPool {
     if (!call) return;
     this.#calls.delete(msg.id);
     if (msg.ok) call.resolve(msg.value);
-    else call.reject(remoteError(msg.error!));
+    else call.reject(fromWire(msg.error!));
   }
 
   /**
@@ -214,8 +215,4 @@ export function retryDelaySec(policy: FunctionSpec["retries"], attempt: number):
 
 function tail(w: Worker): string {
   return w.stderrTail ? `:\n${w.stderrTail}` : "";
-}
-
-function remoteError(e: WireError): Error {
-  return new RemoteError(e.name, e.message, e.stack);
 }

@@ -1,30 +1,53 @@
 import type { Server } from "node:net";
+import { createHash } from "node:crypto";
 import { appendFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
-import { Scheduler } from "./scheduler.js";
-import { describeSchedule } from "./schedule-time.js";
+import { UserError } from "../errors.js";
 import type { BuildOutput } from "../loader/build.js";
-import { Engine, type Activation, type EngineEvent, type EngineOptions, type LogEntry } from "./engine.js";
+import type { AppManifest } from "../loader/manifest.js";
 import { homeDir } from "../registry/home.js";
 import { saveApp, type AppRecord } from "../registry/apps.js";
 import { processStartTime } from "../registry/proc.js";
 import { LogWriter } from "../logs/writer.js";
 import type { LogRecord } from "../logs/record.js";
-import { controlSocketPath, serveControl, type ControlHandler } from "./control.js";
+import { controlSocketPath, serveControl, type ControlHandlers } from "./control.js";
+import { Engine, type Activation, type EngineEvent, type EngineOptions, type LogEntry } from "./engine.js";
+import { describeSchedule } from "./schedule-time.js";
+import { Scheduler, type SchedulerHost } from "./scheduler.js";
+import { publicManifest, type AppStatus } from "./status.js";
+
+/** What the engine reports to its host. */
+export type EngineHooks = Pick<EngineOptions, "onLog" | "onEvent">;
+
+/** Where an app's log records go: its log file under NODAL_HOME, or (a container) stdout. */
+export interface LogSink {
+  write(record: LogRecord): void;
+  /** Lines sharing time, function, source and stream (one read from a worker's pipe). */
+  writeLines(head: Omit<LogRecord, "line">, lines: string[]): void;
+  close(): void;
+}
 
 export interface HostOptions {
-  kind: "deployed" | "ephemeral";
+  kind: "deployed" | "ephemeral" | "container";
   /** The app file as the user named it, and its absolute path. */
   file: string;
   path: string;
   engine: Omit<EngineOptions, "onLog" | "onEvent">;
   /** Also show each record (serve prints them to the terminal). */
   echo?: (record: LogRecord) => void;
-  /** Extra control operations (deploy's `activate`). */
-  control?: Record<string, ControlHandler>;
+  /** Stored versions by number (a deployed app's; `activate` swaps to them). Serve has none. */
+  versions?: (n: number) => { build: BuildOutput; n: number };
   /** Fire schedules (`serve --no-schedules` turns them off). */
   schedules: boolean;
+  /** The engine and the scheduler, made for this host (tests pass fakes). */
+  makeEngine?: (opts: EngineOptions) => Engine;
+  makeScheduler?: (host: SchedulerHost) => Scheduler;
+  /**
+   * A container (`nodal start`): records go to this sink, and nothing is written under
+   * NODAL_HOME — no registry record, no control socket, no log file.
+   */
+  sink?: LogSink;
 }
 
 /** Who the instance is: decided by `start` (a deploy learns its name only after loading). */
@@ -35,19 +58,19 @@ export interface Identity {
 }
 
 /**
- * One running app instance: the engine, its log file, its registry record and its control
- * socket. `nodal serve` runs a host in the foreground, the deploy supervisor runs one detached:
- * the same code in both.
+ * One running app instance: the engine, its scheduler, its log file, its registry record and
+ * its control socket. `nodal serve` runs a host in the foreground, the deploy supervisor runs
+ * one detached: the same code in both.
  */
 export class AppHost {
   readonly opts: HostOptions;
   readonly engine: Engine;
-  #logs: LogWriter | undefined;
+  readonly scheduler: Scheduler | undefined;
+  #logs: LogSink | undefined;
   /** Records from before `start` (a prepare's load output), written once the log opens. */
   #early: LogRecord[] = [];
   record: AppRecord | undefined;
   #control: Server | undefined;
-  readonly scheduler: Scheduler | undefined;
   #runsFile: string | undefined;
   #stopped: Promise<void> | undefined;
   /** Called when `nodal app stop` asks this instance to stop; default: stop here. */
@@ -55,13 +78,13 @@ export class AppHost {
 
   constructor(opts: HostOptions) {
     this.opts = opts;
-    this.engine = new Engine({
+    this.engine = (opts.makeEngine ?? ((o) => new Engine(o)))({
       ...opts.engine,
       onLog: (e) => this.#logLines(e),
       onEvent: (e) => this.system(describeEvent(e), e.fn),
     });
     if (opts.schedules) {
-      this.scheduler = new Scheduler({
+      this.scheduler = (opts.makeScheduler ?? ((h) => new Scheduler(h)))({
         call: (fn, label, onRetry) => this.engine.call(fn, [], { label, onRetry }),
         log: (fn, source, line) => this.#log({ time: new Date().toISOString(), function: fn, source, stream: "system", line }),
         record: (run) => {
@@ -91,15 +114,16 @@ export class AppHost {
 
   /** Loads the first version, then records the instance and opens its control socket. */
   async start(build: BuildOutput, version: number, who: Identity): Promise<Activation> {
-    this.#logs = new LogWriter(homeDir("logs", who.id));
-    this.#runsFile = join(homeDir("logs", who.id), "runs.jsonl");
+    const sink = this.opts.sink;
+    this.#logs = sink ?? new LogWriter(homeDir("logs", who.id));
+    if (!sink) this.#runsFile = join(homeDir("logs", who.id), "runs.jsonl");
     for (const r of this.#early.splice(0)) this.#logs.write(r);
     const act = await this.engine.activate(build);
     const manifest = act.version.manifest;
     this.record = {
       id: who.id,
       name: who.name ?? manifest.appName,
-      state: this.opts.kind,
+      state: this.opts.kind === "deployed" ? "deployed" : "ephemeral",
       version,
       file: this.opts.path,
       createdAt: new Date().toISOString(),
@@ -109,8 +133,10 @@ export class AppHost {
       urls: act.urls,
       functions: manifest.functions.map((f) => f.name),
     };
-    saveApp(this.record);
-    this.#control = await serveControl(controlSocketPath(who.id), (op, body) => this.#handle(op, body));
+    if (!sink) {
+      saveApp(this.record);
+      this.#control = await serveControl(controlSocketPath(who.id), this.#handlers());
+    }
     this.scheduler?.update(manifest, true);
     this.system(`${this.opts.kind === "deployed" ? "deployed" : "serving"} v${version}`);
     return act;
@@ -123,36 +149,60 @@ export class AppHost {
    */
   async activate(build: BuildOutput, version: number, expectName?: string): Promise<Activation> {
     const act = await this.engine.activate(build, expectName);
-    this.record = {
-      ...this.record!,
-      version,
-      urls: act.urls,
-      functions: act.version.manifest.functions.map((f) => f.name),
-    };
-    saveApp(this.record);
+    this.#recordVersion(act, version);
     // A deploy restarts Periods (as Modal does); a serve reload keeps their rhythm.
     this.scheduler?.update(act.version.manifest, this.opts.kind === "deployed");
     return act;
   }
 
-  status(): Record<string, unknown> {
+  #recordVersion(act: Activation, version: number): void {
+    this.record = { ...this.record!, version, urls: act.urls, functions: act.version.manifest.functions.map((f) => f.name) };
+    if (!this.opts.sink) saveApp(this.record);
+  }
+
+  /**
+   * New workers for the current version: each loads the build afresh, so secrets and packages
+   * are read again. With `ifSecretsChanged`, only when the declared secrets' values differ from
+   * the running ones (the new workers are loaded to find out, then dropped when equal).
+   */
+  async rollover(ifSecretsChanged = false): Promise<{ rolled: boolean; version: number; urls: Record<string, string> }> {
+    const current = this.engine.current;
+    if (!current || !this.record) throw new UserError("E_INVALID_STATE", "the app has not started yet");
+    const version = this.record.version;
+    if (ifSecretsChanged) {
+      const fresh = await this.engine.prepare(current.build);
+      if (secretsFingerprint(fresh) === secretsFingerprint(current.manifest)) {
+        await this.engine.discardPrepared();
+        return { rolled: false, version, urls: this.engine.urls };
+      }
+    }
+    const act = await this.engine.activate(current.build);
+    this.#recordVersion(act, version);
+    this.scheduler?.update(act.version.manifest, false);
+    this.system(`rolled over v${version}: new workers, secrets and packages read again`);
+    return { rolled: true, version, urls: act.urls };
+  }
+
+  status(): AppStatus {
     const v = this.engine.current;
     const schedules = this.scheduler?.status() ?? {};
+    const urls = this.engine.urls;
     return {
-      id: this.record?.id,
-      version: this.record?.version,
+      id: this.record?.id ?? "",
+      version: this.record?.version ?? 0,
       pid: process.pid,
-      workerPids: this.engine.pids,
-      urls: this.engine.urls,
-      functions: v?.manifest.functions.map((f) => {
+      workers: this.engine.workers,
+      urls,
+      functions: (v?.manifest.functions ?? []).map((f) => {
         const sched = schedules[f.name];
+        const last = sched?.lastRun;
         return {
           name: f.name,
           kind: f.kind,
-          ...(this.engine.urls[f.name] ? { url: this.engine.urls[f.name] } : {}),
+          ...(urls[f.name] ? { url: urls[f.name] } : {}),
           ...(f.schedule ? { schedule: describeSchedule(f.schedule) } : {}),
           ...(sched?.nextRun ? { nextRun: sched.nextRun } : {}),
-          ...(sched?.lastRun ? { lastRun: { startedAt: sched.lastRun.startedAt, outcome: sched.lastRun.outcome, durationMs: sched.lastRun.durationMs, id: sched.lastRun.id } } : {}),
+          ...(last ? { lastRun: { startedAt: last.startedAt, outcome: last.outcome, durationMs: last.durationMs, id: last.id } } : {}),
           volumes: f.volumes,
           secrets: f.secretNames,
         };
@@ -162,30 +212,35 @@ export class AppHost {
     };
   }
 
-  async #handle(op: string, body: Record<string, unknown>): Promise<unknown> {
-    switch (op) {
-      case "ping":
-        return { pid: process.pid };
-      case "status":
-        return this.status();
-      case "warm":
+  /** The control socket's operations; the compiler checks that every one is answered. */
+  #handlers(): ControlHandlers {
+    return {
+      ping: async () => ({ pid: process.pid }),
+      status: async () => this.status(),
+      warm: async () => {
         this.engine.warm();
         return {};
-      case "call": {
+      },
+      call: async ({ fn, args }) => {
         // Arguments and results travel as v8-serialized (structured clone) data, base64 in JSON.
-        const args = deserialize(Buffer.from(String(body.args), "base64")) as unknown[];
-        const value = await this.engine.call(String(body.fn), args);
+        const value = await this.engine.call(fn, deserialize(Buffer.from(args, "base64")) as unknown[]);
         return { value: serialize(value).toString("base64") };
-      }
-      case "stop":
-        setImmediate(() => (this.onStopRequested ? this.onStopRequested() : void this.stop(Number(body.graceMs ?? 10_000))));
+      },
+      stop: async ({ graceMs }) => {
+        setImmediate(() => (this.onStopRequested ? this.onStopRequested() : void this.stop(graceMs ?? 10_000)));
         return { stopping: true };
-      default: {
-        const extra = this.opts.control?.[op];
-        if (!extra) throw new Error(`unknown operation "${op}"`);
-        return extra(op, body);
-      }
-    }
+      },
+      activate: async ({ version, expectName }) => {
+        if (!this.opts.versions) {
+          throw new UserError("E_INVALID_STATE", `app "${this.record?.name}" is served, not deployed: it reloads when its files change`);
+        }
+        const next = this.opts.versions(version);
+        const act = await this.activate(next.build, next.n, expectName);
+        this.system(`deployed v${next.n}`);
+        return { urls: act.urls, version: next.n, manifest: publicManifest(act.version.manifest) };
+      },
+      rollover: async ({ ifSecretsChanged }) => this.rollover(ifSecretsChanged),
+    };
   }
 
   /** Graceful stop: ports closed, in-flight work finished within the grace period, state `stopped`. */
@@ -195,7 +250,7 @@ export class AppHost {
       this.#control?.close();
       this.scheduler?.stop();
       await this.engine.stop(graceMs);
-      if (this.record) {
+      if (this.record && !this.opts.sink) {
         rmSync(controlSocketPath(this.record.id), { force: true });
         this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
         saveApp(this.record);
@@ -205,6 +260,12 @@ export class AppHost {
     })();
     return this.#stopped;
   }
+}
+
+/** The values of every secret a version declares, hashed: equal when no secret changed. */
+function secretsFingerprint(manifest: AppManifest): string {
+  const values = manifest.functions.map((f) => [f.name, f.secretNames, Object.entries(f.env).sort()]);
+  return createHash("sha256").update(JSON.stringify(values)).digest("hex");
 }
 
 export function describeEvent(event: EngineEvent): string {

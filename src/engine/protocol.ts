@@ -1,13 +1,7 @@
+import type { WireError } from "../errors.js";
 import type { AppManifest } from "../loader/manifest.js";
 
-/** An error as it crosses the IPC channel. */
-export interface WireError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-  hint?: string;
-}
+export type { WireError };
 
 /** Messages from the engine to a worker. */
 export type ToWorker =
@@ -28,20 +22,6 @@ export type FromWorker =
   | { t: "failed"; error: WireError }
   | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
   | { t: "remote"; id: number; fn: string; args: unknown[] };
-
-export function toWire(error: unknown): WireError {
-  if (error instanceof Error) {
-    const e = error as Error & { code?: unknown; hint?: unknown };
-    return {
-      name: e.name,
-      message: e.message,
-      ...(e.stack ? { stack: e.stack } : {}),
-      ...(typeof e.code === "string" ? { code: e.code } : {}),
-      ...(typeof e.hint === "string" ? { hint: e.hint } : {}),
-    };
-  }
-  return { name: "Error", message: String(error) };
-}
 
 /** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
 export function isCloneError(error: unknown): boolean {

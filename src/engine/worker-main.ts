@@ -9,13 +9,13 @@ import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { describeApp, findApp, type Discovered } from "../loader/discover.js";
 import { App, Function_, WebFunction } from "../sdk/app.js";
-import { RemoteError } from "../sdk/errors.js";
+import { fromWire, toWire } from "../errors.js";
 import { setRuntime, setServing } from "../sdk/runtime.js";
 // The whole SDK, as app bundles import it: loaded while this worker is a spare, not when a
 // reload is waiting for it.
 import "../sdk/index.js";
-import type { FromWorker, ToWorker, WireError } from "./protocol.js";
-import { isCloneError, toWire } from "./protocol.js";
+import type { FromWorker, ToWorker } from "./protocol.js";
+import { isCloneError } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
@@ -87,10 +87,6 @@ function cloneError(fn: string, error: unknown): Error {
     return new TypeError(`function "${fn}": an argument cannot cross a process boundary (${(error as Error).message})`);
   }
   return error as Error;
-}
-
-function fromWire(e: WireError): Error {
-  return new RemoteError(e.name, e.message, e.stack);
 }
 
 async function load(msg: Extract<ToWorker, { t: "load" }>): Promise<void> {

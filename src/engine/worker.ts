@@ -3,8 +3,9 @@ import type { Socket } from "node:net";
 import type { AppManifest } from "../loader/manifest.js";
 import { distFile } from "../paths.js";
 import { LineSplitter } from "./lines.js";
+import type { WireError } from "../errors.js";
 import { processTree, signalGroup, signalMembers, stillAlive } from "./process-tree.js";
-import { isCloneError, type FromWorker, type ToWorker, type WireError } from "./protocol.js";
+import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
 
 const WORKER_MAIN = distFile("engine", "worker-main.js");
 const STDERR_TAIL_LINES = 30;

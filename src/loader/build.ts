@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { BuildContext, Message, Plugin } from "esbuild";
 import { UserError } from "../errors.js";
 import { distFile, NODAL_ROOT } from "../paths.js";
@@ -68,7 +69,12 @@ export class Builder {
         sourcesContent: false,
         metafile: true,
         write: false,
-        outfile: join(this.outDir, "app.mjs"),
+        // Source map paths are relative to the output file, and the bundle is copied around
+        // (a deploy's snapshot lives under NODAL_HOME): placed beside the entry (write: false
+        // writes nothing there) and rooted at the app's folder, stack traces name the user's
+        // own files wherever the bundle is.
+        outfile: join(dirname(this.entry), "app.mjs"),
+        sourceRoot: `${pathToFileURL(dirname(this.entry)).href}/`,
         logLevel: "silent",
         // Local CommonJS files bundled into ESM may call require(); give them one.
         banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` },

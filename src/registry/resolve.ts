@@ -2,8 +2,9 @@ import { UserError } from "../errors.js";
 import { byCreatedAt, listApps, liveState, type AppRecord, type AppState } from "./apps.js";
 
 /**
- * The instance a NAME (or app id) means: a running one first (deployed before ephemeral),
- * else the most recent. Stopped apps resolve too, for logs and history.
+ * The instance a NAME (or app id) means: a running one first (deployed before ephemeral), else
+ * the newest, whether it stopped or crashed: an old crashed `serve` session never shadows a
+ * newer stopped deploy. Stopped apps resolve too, for logs and history.
  */
 export function resolveApp(nameOrId: string): AppRecord & { live: AppState } {
   const all = listApps().map((r) => ({ ...r, live: liveState(r) }));
@@ -16,6 +17,6 @@ export function resolveApp(nameOrId: string): AppRecord & { live: AppState } {
       names.length ? `known apps: ${names.join(", ")} (see \`nodal app list\`)` : "deploy one with `nodal deploy app.ts`",
     );
   }
-  const rank = (r: { live: AppState }) => ({ deployed: 0, ephemeral: 1, crashed: 2, stopped: 3 })[r.live];
+  const rank = (r: { live: AppState }) => ({ deployed: 0, ephemeral: 1, crashed: 2, stopped: 2 })[r.live];
   return matching.sort((a, b) => rank(a) - rank(b) || byCreatedAt(b, a))[0]!;
 }

@@ -16,6 +16,8 @@ export interface VersionRecord {
   createdAt: string;
   externals: string[];
   inputs: string[];
+  /** Deployed under a name of its own (`deploy --name`), not the App's. */
+  named?: boolean;
   /** Set when this version was made by `app rollback` from another. */
   rollbackOf?: number;
 }

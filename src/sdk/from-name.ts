@@ -1,5 +1,6 @@
 import { deserialize, serialize } from "node:v8";
-import { NotFoundError, RemoteError } from "./errors.js";
+import { UserError } from "../errors.js";
+import { NotFoundError } from "./errors.js";
 import type { Runtime } from "./runtime.js";
 
 /**
@@ -11,7 +12,7 @@ export function remoteRuntime(appName: string): Runtime {
   return {
     async call(fn, args) {
       const { listApps, liveState } = await import("../registry/apps.js");
-      const { controlRequest, controlSocketPath, ControlError } = await import("../engine/control.js");
+      const { controlRequest, controlSocketPath } = await import("../engine/control.js");
       const live = listApps()
         .filter((r) => r.name === appName && (liveState(r) === "deployed" || liveState(r) === "ephemeral"))
         .sort((a, b) => (a.state === "deployed" ? -1 : 0) - (b.state === "deployed" ? -1 : 0));
@@ -22,14 +23,14 @@ export function remoteRuntime(appName: string): Runtime {
       } catch (error) {
         throw new TypeError(`function "${fn}": an argument cannot cross a process boundary (${(error as Error).message})`);
       }
+      // The app's own error, as `fromWire` made it: a user error (an unknown function, say)
+      // reads as it does from `nodal run`; what the function threw is a RemoteError.
       try {
-        const res = await controlRequest<{ value: string }>(controlSocketPath(live[0]!.id), "call", { fn, args: payload }, 24 * 3600 * 1000);
+        const res = await controlRequest(controlSocketPath(live[0]!.id), "call", { fn, args: payload }, 24 * 3600 * 1000);
         return deserialize(Buffer.from(res.value, "base64"));
       } catch (error) {
-        if (error instanceof ControlError) {
-          if (error.wire.code === "E_NOT_FOUND") throw new NotFoundError(error.wire.message);
-          throw new RemoteError(error.wire.name, error.wire.message, error.wire.stack);
-        }
+        // Scripts catch the SDK's classes; the message is the same one the CLI prints.
+        if (error instanceof UserError && error.code === "E_NOT_FOUND") throw new NotFoundError(error.message);
         throw error;
       }
     },

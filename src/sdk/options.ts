@@ -2,6 +2,7 @@ import { Cron, Period, type Schedule } from "./schedule.js";
 import { Retries } from "./retries.js";
 import { Volume } from "./volume.js";
 import { Secret } from "./secret.js";
+import { isValidName, NAME_RULE } from "./names.js";
 
 /** Options every function takes (`app.function`, `app.webApp`, `app.webEndpoint`). */
 export interface CommonOptions {
@@ -71,8 +72,8 @@ export function checkOptions(kind: keyof typeof ALLOWED_KEYS, opts: Record<strin
     }
   }
   const o = opts as FunctionOptions & WebEndpointOptions;
-  if (o.name !== undefined && (typeof o.name !== "string" || !/^[a-zA-Z0-9._-]{1,64}$/.test(o.name))) {
-    problems.push(`name ${JSON.stringify(o.name)} is invalid: use 1 to 64 characters from a-z, A-Z, 0-9, ".", "_" and "-"`);
+  if (o.name !== undefined && !isValidName(o.name)) {
+    problems.push(`name ${JSON.stringify(o.name)} is invalid: ${NAME_RULE}`);
   }
   if (o.timeout !== undefined && !(typeof o.timeout === "number" && o.timeout >= 1 && o.timeout <= 86400)) {
     problems.push(`timeout must be from 1 to 86400 seconds, got ${JSON.stringify(o.timeout)}`);

@@ -17,6 +17,27 @@ export function secretFile(name: string): string {
 }
 
 /**
+ * A named secret in a container (`nodal start`): a Kubernetes Secret put its keys in the
+ * environment. The keys are the required ones and those `NODAL_SECRET_KEYS` lists for the
+ * name (JSON `{ "name": ["KEY", …] }`, written by `nodal export kubernetes`); values are never
+ * in that list, only names.
+ */
+function fromEnvironment(name: string, required: string[]): Record<string, string> {
+  let listed: string[] = [];
+  try {
+    listed = (JSON.parse(process.env.NODAL_SECRET_KEYS ?? "{}") as Record<string, string[]>)[name] ?? [];
+  } catch {
+    throw new InvalidError("NODAL_SECRET_KEYS is not valid JSON");
+  }
+  const values: Record<string, string> = {};
+  for (const key of new Set([...listed, ...required])) {
+    const value = process.env[key];
+    if (value !== undefined) values[key] = value;
+  }
+  return values;
+}
+
+/**
  * Environment variables injected into the workers of the functions that declare the secret,
  * and only those.
  *
@@ -42,6 +63,7 @@ export class Secret {
     return new Secret(
       name,
       () => {
+        if (process.env.NODAL_SECRETS_SOURCE === "env") return fromEnvironment(name, params.requiredKeys ?? []);
         const file = secretFile(name);
         if (!existsSync(file)) {
           throw new NotFoundError(`secret "${name}" does not exist; create it with \`nodal secret create ${name} KEY=VALUE\``);
@@ -75,7 +97,9 @@ export class Secret {
     if (missing.length > 0) {
       throw new InvalidError(
         `secret "${this.name}" is missing required key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; ` +
-          `add ${missing.length > 1 ? "them" : "it"} with \`nodal secret create ${this.name} ${missing[0]}=… --force\``,
+          (process.env.NODAL_SECRETS_SOURCE === "env"
+            ? `the environment must hold ${missing.length > 1 ? "them" : "it"} (in Kubernetes: the Secret the pod's envFrom names)`
+            : `add ${missing.length > 1 ? "them" : "it"} with \`nodal secret create ${this.name} ${missing[0]}=… --force\``),
       );
     }
     return values;

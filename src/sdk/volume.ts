@@ -1,14 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join, resolve, sep, relative } from "node:path";
-import type WriteFileAtomic from "write-file-atomic";
-import { lazy } from "../lazy.js";
+import { writeFileAtomic, writeFileAtomicSync } from "../registry/atomic.js";
 import { homeDir } from "../registry/home.js";
+import { withFileLock } from "../registry/lock.js";
 import { InvalidError, NotFoundError } from "./errors.js";
 import { checkName } from "./names.js";
 import { noteVolumeUse } from "./runtime.js";
-
-const writeFileAtomic = lazy(() => require("write-file-atomic") as typeof WriteFileAtomic);
 
 /** Parameters of `Volume.fromName`. */
 export interface VolumeFromNameParams {
@@ -31,9 +29,13 @@ interface VolumeMeta {
   committedAt?: string;
 }
 
-/** Where volumes live: `$NODAL_HOME/volumes/NAME/{data,volume.json}`. */
+/**
+ * Where volumes live: `$NODAL_HOME/volumes/NAME/{data,volume.json}`, or under
+ * `$NODAL_VOLUMES_DIR` (a container's mounted PersistentVolumeClaims, `nodal start`).
+ */
 export function volumeRoot(name: string): string {
-  return join(homeDir("volumes"), name);
+  const root = process.env.NODAL_VOLUMES_DIR;
+  return root ? join(root, name) : join(homeDir("volumes"), name);
 }
 
 /**
@@ -79,7 +81,13 @@ export class Volume {
     if (existsSync(metaFile)) return false;
     mkdirSync(join(root, "data"), { recursive: true, mode: 0o700 });
     const meta: VolumeMeta = { name, version: 0, createdAt: new Date().toISOString() };
-    writeFileAtomic().sync(metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
+    // Exclusive: two processes creating one volume at once never overwrite each other's metadata.
+    try {
+      writeFileAtomicSync(metaFile, JSON.stringify(meta) + "\n", { mode: 0o600, exclusive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
     return true;
   }
 
@@ -119,7 +127,7 @@ export class Volume {
   async writeJSON(rel: string, value: unknown): Promise<void> {
     const file = this.resolve(rel);
     mkdirSync(join(file, ".."), { recursive: true });
-    await writeFileAtomic()(file, JSON.stringify(value, null, 2) + "\n", { fsync: true });
+    await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n", { mode: 0o666 });
   }
 
   /** Lists a directory of the volume (default its root). */
@@ -150,11 +158,14 @@ export class Volume {
   async commit(): Promise<number> {
     noteVolumeUse(this.name);
     syncTree(this.#path);
-    const meta = this.#readMeta();
-    meta.version += 1;
-    meta.committedAt = new Date().toISOString();
-    writeFileAtomic().sync(this.#metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
-    return meta.version;
+    // Read, bump and write under a lock: commits from several workers at once each get a version.
+    return withFileLock(this.#metaFile, () => {
+      const meta = this.#readMeta();
+      meta.version += 1;
+      meta.committedAt = new Date().toISOString();
+      writeFileAtomicSync(this.#metaFile, JSON.stringify(meta) + "\n", { mode: 0o600 });
+      return meta.version;
+    });
   }
 
   /** Sees the latest committed state. Local volumes are one directory, so this only re-reads the version. */

@@ -13,8 +13,8 @@
  * all of the engine, is even loaded. "inspect" says which app it is.
  */
 import type { BuildOutput } from "../loader/build.js";
-import type { AppManifest } from "../loader/manifest.js";
-import { toWire } from "../engine/protocol.js";
+import { toWire, UserError, type WireError } from "../errors.js";
+import { publicManifest, type PublicManifest } from "../engine/status.js";
 import { listApps } from "../registry/apps.js";
 import { readVersion, versionBuild } from "../registry/versions.js";
 import type { Worker } from "../engine/worker.js";
@@ -34,9 +34,9 @@ export type ToSupervisor =
   | { t: "quit" };
 
 export type FromSupervisor =
-  | { t: "manifest"; manifest: AppManifest }
-  | { t: "healthy"; urls: Record<string, string>; version: number; manifest: AppManifest }
-  | { t: "failed"; error: ReturnType<typeof toWire> };
+  | { t: "manifest"; manifest: PublicManifest }
+  | { t: "healthy"; urls: Record<string, string>; version: number; manifest: PublicManifest }
+  | { t: "failed"; error: WireError };
 
 const send = (msg: FromSupervisor) => process.connected && process.send!(msg);
 let appName = "";
@@ -59,15 +59,11 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
       drainGraceMs: 10_000,
       adoptSpares: early,
     },
-    control: {
-      // A redeploy or rollback: swap to a stored version without dropping a request.
-      async activate(_op, body) {
-        const next = readVersion(appName, Number(body.version));
-        if (!next) throw new Error(`version v${body.version} of "${appName}" is missing`);
-        const act = await h.activate(versionBuild(appName, next), next.n, body.expectName as string | undefined);
-        h.system(`deployed v${next.n}`);
-        return { urls: act.urls, version: next.n, manifest: act.version.manifest };
-      },
+    // A redeploy or rollback swaps to a stored version without dropping a request.
+    versions: (n) => {
+      const next = readVersion(appName, n);
+      if (!next) throw new UserError("E_NOT_FOUND", `version v${n} of "${appName}" is missing`, `see \`nodal app history ${appName}\``);
+      return { build: versionBuild(appName, next), n: next.n };
     },
   });
   return h;
@@ -111,7 +107,7 @@ function handle(msg: ToSupervisor): void {
       host = makeHost(source, [early]);
       const h = host;
       h.engine.prepare(build).then(
-        (manifest) => send({ t: "manifest", manifest }),
+        (manifest) => send({ t: "manifest", manifest: publicManifest(manifest) }),
         (error) => {
           send({ t: "failed", error: toWire(error) });
           void h.stop(0).then(() => process.exit(1));
@@ -126,13 +122,11 @@ function handle(msg: ToSupervisor): void {
       const version = readVersion(msg.name, msg.version)!;
       // Keep the ports of this name's last instance when they are free (URLs survive a restart).
       const previous = listApps().filter((r) => r.name === msg.name).at(-1);
-      h.engine.opts.preferredPorts = Object.fromEntries(
-        Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)]),
-      );
+      h.engine.preferPorts(Object.fromEntries(Object.entries(previous?.urls ?? {}).map(([fn, url]) => [fn, Number(new URL(url).port)])));
       h.start(versionBuild(msg.name, version), version.n, { id: msg.id, name: msg.name }).then(
         (act) => {
           h.onStopRequested = stop;
-          send({ t: "healthy", urls: act.urls, version: version.n, manifest: act.version.manifest });
+          send({ t: "healthy", urls: act.urls, version: version.n, manifest: publicManifest(act.version.manifest) });
         },
         (error) => {
           send({ t: "failed", error: toWire(error) });

@@ -82,7 +82,7 @@ async function move(from: string, to: string): Promise<boolean> {
   }
 }
 
-const jobFiles = (files: string[]) => files.filter((f) => f.endsWith(".json")); // not write-file-atomic's temp files
+const jobFiles = (files: string[]) => files.filter((f) => f.endsWith(".json")); // not the atomic writer's temp files (.nodal-*.tmp)
 
 /** Puts the jobs of runs that outlived the lease back in pending/; returns their ids. */
 async function requeueStale(now: number): Promise<string[]> {

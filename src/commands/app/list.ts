@@ -28,7 +28,8 @@ export default defineCommand({
       stdout.write("No apps yet. Start one with `nodal serve app.ts` or `nodal deploy app.ts`.\n");
       return;
     }
-    const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 19) : "-");
+    // ISO-8601 as stored, as `app show` and the JSON print them.
+    const when = (iso: string | null) => iso ?? "-";
     const rows = apps.map((a) => [
       a.id,
       a.name,

@@ -16,7 +16,7 @@ export default defineCommand({
     const { readFileSync } = await import("node:fs");
     const { parseEnv } = await import("node:util");
     const { UserError } = await import("../../errors.js");
-    const { secretName, writeSecret } = await import("./store.js");
+    const { secretName, writeSecret } = await import("../../registry/secrets.js");
     secretName(name!);
     const values: Record<string, string> = {};
     const example = `write KEY=VALUE, e.g. \`nodal secret create ${name} API_KEY=…\``;

@@ -8,7 +8,7 @@ export default defineCommand({
   options: (cmd) => cmd.option("-y, --yes", "delete without asking"),
   async run([name], opts) {
     const { confirmDelete } = await import("../confirm.js");
-    const { deleteSecret, notFound, readInfo, secretName } = await import("./store.js");
+    const { deleteSecret, notFound, readInfo, secretName } = await import("../../registry/secrets.js");
     secretName(name!);
     if (!readInfo(name!)) throw notFound(name!);
     await confirmDelete(`secret "${name}"`, `nodal secret delete ${name}`, opts.yes === true);

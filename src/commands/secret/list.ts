@@ -6,7 +6,7 @@ export default defineCommand({
   description: "list secrets: name, keys, created, updated (never values)",
   options: (cmd) => cmd.option("--json", "machine-readable output"),
   async run(_args, opts) {
-    const { listInfos } = await import("./store.js");
+    const { listInfos } = await import("../../registry/secrets.js");
     const { table } = await import("../../ui/output.js");
     const secrets = listInfos();
     if (opts.json) {

@@ -4,7 +4,8 @@ import { dirname, sep } from "node:path";
 import { UserError } from "../../errors.js";
 import { InvalidError, NotFoundError } from "../../sdk/errors.js";
 import { checkName } from "../../sdk/names.js";
-import { Volume } from "../../sdk/volume.js";
+import { Volume, volumeRoot } from "../../sdk/volume.js";
+import { sweep, sweepVolume } from "../../registry/sweep.js";
 
 /** Checks a volume name, as a user error (exit 1) rather than the SDK's InvalidError (a "bug"). */
 export function volumeName(name: string): string {
@@ -19,6 +20,8 @@ export function volumeName(name: string): string {
 /** An existing volume; an unknown name is a user error with the command that creates it. */
 export function openVolume(name: string): Volume {
   volumeName(name);
+  sweep();
+  sweepVolume(volumeRoot(name));
   try {
     return Volume.fromName(name);
   } catch (error) {

@@ -10,6 +10,7 @@ export default defineCommand({
     const { volumeName } = await import("./common.js");
     const { Volume } = await import("../../sdk/volume.js");
     volumeName(name!);
+    (await import("../../registry/sweep.js")).sweep();
     if (!Volume.create(name!)) {
       throw new UserError("E_ALREADY_EXISTS", `volume "${name}" already exists`, `see its files with \`nodal volume ls ${name}\``);
     }

@@ -1,8 +1,8 @@
 /** File-tree helpers for `volume put|get|list`: walking, atomic copies, sizes. */
-import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError } from "../../errors.js";
+import { copyFileAtomic } from "../../registry/atomic.js";
 
 /**
  * Relative paths of the regular files under `root`, sorted. Directory links are never followed
@@ -33,28 +33,10 @@ export async function treeStats(root: string): Promise<{ files: number; size: nu
   return { files: files.length, size };
 }
 
-/**
- * Copies `src` to `dest` through a temp file in `dest`'s directory, fsync'd, then renamed over
- * `dest`: a reader sees the old file or the new one, never a torn one, even after a crash.
- * The temp name is short on purpose: `dest`'s own name may already be near NAME_MAX.
- */
+/** Copies `src` to `dest` atomically (a reader sees the old file or the new one, even after a crash). */
 export async function atomicCopy(src: string, dest: string): Promise<void> {
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = join(dirname(dest), `.nodal-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await copyFile(src, tmp);
-    // "r" rather than "r+": copyFile keeps the source's mode, which may be read-only.
-    const fh = await open(tmp, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, dest);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await copyFileAtomic(src, dest);
 }
 
 /** A file-system failure while copying, as a user error naming the path (disk full, permissions…). */

@@ -9,13 +9,16 @@ export default defineCommand({
     const { existsSync, readFileSync, readdirSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { homeDir } = await import("../../registry/home.js");
+    const { isValidName } = await import("../../sdk/names.js");
     const { formatSize, treeStats } = await import("./files.js");
     const { table } = await import("../../ui/output.js");
+    const { sweep } = await import("../../registry/sweep.js");
+    sweep();
     const root = homeDir("volumes");
     // Only well-named directories with a volume.json: `volume delete` renames a volume to a
     // name outside the naming rule before removing it, so a half-deleted one is never listed.
     const names = readdirSync(root)
-      .filter((n) => /^[a-zA-Z0-9._-]{1,64}$/.test(n) && existsSync(join(root, n, "volume.json")))
+      .filter((n) => isValidName(n) && existsSync(join(root, n, "volume.json")))
       .sort();
     const volumes = [];
     for (const name of names) {

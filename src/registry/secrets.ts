@@ -1,16 +1,15 @@
 /**
- * The CLI side of stored secrets: `$NODAL_HOME/secrets/NAME.json` =
+ * Stored secrets, as the CLI manages them: `$NODAL_HOME/secrets/NAME.json` =
  * `{ name, values, createdAt, updatedAt }`, mode 0600 in a 0700 directory (`Secret.fromName`
  * reads `values`). Nothing here returns values to a caller that prints: `SecretInfo` has keys only.
  */
-import { chmodSync, closeSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { UserError } from "../../errors.js";
-import { homeDir } from "../../registry/home.js";
-import { InvalidError } from "../../sdk/errors.js";
-import { checkName } from "../../sdk/names.js";
-import { secretFile } from "../../sdk/secret.js";
+import { chmodSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { UserError } from "../errors.js";
+import { InvalidError } from "../sdk/errors.js";
+import { checkName, isValidName } from "../sdk/names.js";
+import { secretFile } from "../sdk/secret.js";
+import { fsyncDirSync, writeFileAtomicSync } from "./atomic.js";
+import { homeDir } from "./home.js";
 
 /** What may be shown of a secret. */
 export interface SecretInfo {
@@ -54,14 +53,14 @@ export function listInfos(): SecretInfo[] {
   return readdirSync(homeDir("secrets"))
     .filter((f) => f.endsWith(".json"))
     .map((f) => f.slice(0, -".json".length))
-    .filter((n) => /^[a-zA-Z0-9._-]{1,64}$/.test(n))
+    .filter((n) => isValidName(n))
     .sort()
     .flatMap((n) => readInfo(n) ?? []);
 }
 
 /**
- * Stores a secret atomically: a 0600 temp file, fsync'd, then linked (create: fails if the name
- * was taken meanwhile, so two racing creates never both win) or renamed over the old file.
+ * Stores a secret atomically, 0600. A create links its temp file into place, so two racing
+ * creates never both win; a replace renames over the old file.
  */
 export function writeSecret(name: string, values: Record<string, string>, replace: boolean): "created" | "replaced" {
   const dir = homeDir("secrets");
@@ -70,24 +69,12 @@ export function writeSecret(name: string, values: Record<string, string>, replac
   const old = readInfo(name);
   if (old && !replace) throw alreadyExists(name);
   const record = { name, values, createdAt: old?.createdAt ?? now, updatedAt: now };
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const fd = openSync(tmp, "wx", 0o600);
   try {
-    writeSync(fd, JSON.stringify(record, null, 2) + "\n");
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    if (replace) renameSync(tmp, secretFile(name));
-    else linkSync(tmp, secretFile(name));
+    writeFileAtomicSync(secretFile(name), JSON.stringify(record, null, 2) + "\n", { mode: 0o600, exclusive: !replace });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(name);
     throw error;
-  } finally {
-    rmSync(tmp, { force: true });
   }
-  syncDir(dir);
   return old ? "replaced" : "created";
 }
 
@@ -99,7 +86,7 @@ export function deleteSecret(name: string): boolean {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw error;
   }
-  syncDir(homeDir("secrets"));
+  fsyncDirSync(homeDir("secrets"));
   return true;
 }
 
@@ -109,14 +96,4 @@ export function notFound(name: string): UserError {
 
 function alreadyExists(name: string): UserError {
   return new UserError("E_ALREADY_EXISTS", `secret "${name}" already exists; pass --force to replace it`);
-}
-
-/** fsync of a directory makes a rename or unlink in it durable. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,0 +1,30 @@
+import { defineCommand } from "./define.js";
+import { parseInput, parsePort } from "./parse.js";
+
+export default defineCommand({
+  path: ["start"],
+  args: "<file>",
+  description: "run an app's engine in the foreground, as a container does: no registry, no watcher, NDJSON logs, health probes",
+  options: (cmd) =>
+    cmd
+      .option("--only <functions>", "serve only these web functions (comma-separated)")
+      .option("--host <host>", "address to bind", "127.0.0.1")
+      .option("--port <port>", "port of the first web function served (exactly; others take the next free ones)", parsePort)
+      .option("--health-port <port>", "port of /livez and /readyz", parsePort, 8081)
+      .option("--call <function>", "run this function once (with its retries and timeout), print its result, exit")
+      .option("--input <json>", "with --call: the function's argument, as JSON"),
+  async run([file], opts) {
+    const { parseTarget } = await import("../loader/target.js");
+    const { start } = await import("../start/start.js");
+    const only = typeof opts.only === "string" ? opts.only.split(",").map((s: string) => s.trim()).filter(Boolean) : undefined;
+    return start(parseTarget(file!), {
+      host: opts.host,
+      healthPort: opts.healthPort,
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(only ? { only } : {}),
+      ...(opts.call !== undefined ? { call: opts.call } : {}),
+      input: opts.input !== undefined ? parseInput(opts.input) : undefined,
+      hasInput: opts.input !== undefined,
+    });
+  },
+});

@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { AppHost } from "../engine/host.js";
+import { Builder } from "../loader/build.js";
+import type { AppManifest } from "../loader/manifest.js";
+import type { Target } from "../loader/target.js";
+import { stdout } from "../ui/stdio.js";
+import { serveHealth } from "./health.js";
+import { NdjsonSink } from "./ndjson-sink.js";
+
+export interface StartOptions {
+  host: string;
+  /** The first served web function's port, exactly; the others take the next free ones. */
+  port?: number;
+  healthPort: number;
+  /** Web functions to serve; default: all. */
+  only?: string[];
+  /** `--call FN`: one run of FN, then exit. */
+  call?: string;
+  input?: unknown;
+  hasInput: boolean;
+}
+
+/** How long in-flight work may take after SIGTERM (Kubernetes' default grace is 30 s). */
+const STOP_GRACE_MS = 25_000;
+
+/**
+ * `nodal start`: the app's engine in the foreground, as a container runs it — the same
+ * AppHost and Engine as serve and deploy, with no registry, supervisor or watcher. Logs are
+ * NDJSON on stdout; `/livez` and `/readyz` on the health port; SIGTERM drains and exits 0.
+ * Secrets come from the environment (`Secret.fromName` reads its keys there), volumes from
+ * `NODAL_VOLUMES_DIR`.
+ */
+export async function start(target: Target, opts: StartOptions): Promise<number> {
+  process.env.NODAL_SECRETS_SOURCE = "env";
+  const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
+  const builder = new Builder(target.path, buildDir);
+  const sink = new NdjsonSink();
+  const host = new AppHost({
+    kind: "container",
+    schedules: false,
+    file: target.file,
+    path: target.path,
+    sink,
+    engine: {
+      file: target.file,
+      ...(target.selector ? { selector: target.selector } : {}),
+      host: opts.host,
+      basePort: opts.port ?? 8000,
+      ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
+      serveWeb: opts.call === undefined,
+      ...(opts.only ? { only: opts.only } : {}),
+      spares: 0,
+      drainGraceMs: STOP_GRACE_MS,
+    },
+  });
+  const cleanup = async () => {
+    await builder.dispose();
+    rmSync(buildDir, { recursive: true, force: true });
+  };
+  try {
+    const build = await builder.build();
+    const manifest = await host.engine.prepare(build);
+    checkNames(manifest, opts);
+    const first = await host.start(build, 1, { id: `start-${process.pid}` });
+    if (opts.call !== undefined) return await callOnce(host, opts.call, opts.hasInput ? [opts.input] : [], sink);
+    const health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
+    for (const [fn, url] of Object.entries(first.urls)) host.system(`serving ${fn} at ${url}`, fn);
+    host.system(`ready; health on http://${opts.host}:${opts.healthPort}/readyz`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    host.system(`${signal} received; draining in-flight work (a second signal forces)`);
+    const force = () => void host.engine.stop(0);
+    process.once("SIGTERM", force);
+    process.once("SIGINT", force);
+    await host.stop(STOP_GRACE_MS);
+    health.close();
+    return 0;
+  } catch (error) {
+    await host.stop(0);
+    throw error;
+  } finally {
+    sink.close();
+    await cleanup();
+  }
+}
+
+/** `--only` and `--call` name functions the app has (`--call` a non-web one). */
+function checkNames(manifest: AppManifest, opts: StartOptions): void {
+  const names = manifest.functions.map((f) => f.name);
+  const known = `its functions: ${names.join(", ") || "none"}`;
+  for (const fn of opts.only ?? []) {
+    if (!names.includes(fn)) throw new UserError("E_NOT_FOUND", `--only: app "${manifest.appName}" has no function "${fn}"`, known);
+  }
+  if (opts.call === undefined) return;
+  const spec = manifest.functions.find((f) => f.name === opts.call);
+  if (!spec) throw new UserError("E_NOT_FOUND", `--call: app "${manifest.appName}" has no function "${opts.call}"`, known);
+  if (spec.kind === "web") throw new UserError("E_INVALID_INPUT", `--call: "${opts.call}" is a web function; serve it with \`nodal start\` and call its URL`);
+}
+
+/** One run with the function's retries and timeout; the result is the last line on stdout. */
+async function callOnce(host: AppHost, fn: string, args: unknown[], sink: NdjsonSink): Promise<number> {
+  let outcome: { ok: true; value: unknown } | { ok: false; error: Error };
+  try {
+    outcome = { ok: true, value: await host.engine.call(fn, args, { onRetry: (n, e, s) => host.system(`attempt ${n} failed (${e.message}); retrying in ${s}s`, fn) }) };
+  } catch (error) {
+    outcome = { ok: false, error: error as Error };
+  }
+  await host.stop(2000);
+  sink.flush();
+  if (!outcome.ok) {
+    if (outcome.error instanceof UserError) throw outcome.error;
+    const e = outcome.error;
+    throw new UserError("E_FUNCTION_FAILED", `function "${fn}" failed: ${e.name && e.name !== "Error" ? `${e.name}: ` : ""}${e.message}`);
+  }
+  stdout.write(JSON.stringify(outcome.value ?? null) + "\n");
+  return 0;
+}

@@ -1,0 +1,119 @@
+// `nodal start`: what a container runs. Real processes, real ports, real signals.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { test } from "node:test";
+import { request, sandbox, waitUntil } from "../helpers.js";
+
+/** Two free loopback ports (the app's and the health server's). */
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve) => {
+      const s = createServer();
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+const app = `
+import express from "express";
+import { App, Secret, Volume } from "nodal";
+export const app = new App("pod");
+const keys = Secret.fromName("pod-keys", { requiredKeys: ["POD_TOKEN"] });
+const data = Volume.fromName("pod-data", { createIfMissing: true });
+const web = express();
+web.get("/", (_req, res) => res.json({ token: process.env.POD_TOKEN === undefined ? "none" : "set" }));
+web.get("/slow", async (_req, res) => { console.log("slow started"); await new Promise((r) => setTimeout(r, 1000)); res.json({ slow: "done" }); });
+web.get("/leak", (_req, res) => { console.log("token is " + process.env.POD_TOKEN); res.json({}); });
+web.get("/burst", (req, res) => { const n = Number(req.query.n); for (let i = 0; i < n; i++) console.log("burst " + i); res.json({ n }); });
+web.get("/write", async (_req, res) => { await data.writeJSON("hello.json", { hi: 1 }); res.json({ path: data.path }); });
+export const api = app.webApp({ secrets: [keys], volumes: { "/data": data } }, () => web);
+export const other = app.webEndpoint({}, async () => ({ other: true }));
+export const square = app.function({ retries: 1 }, async (x: number) => x * x);
+export const fail = app.function({ retries: 1 }, async () => { console.log("attempt"); throw new RangeError("always fails"); });
+`;
+
+function startPod(box, args, env = {}) {
+  return box.spawn(["start", "app.ts", ...args], { env: { POD_TOKEN: "tok-3f9a2b7c", NODAL_VOLUMES_DIR: `${box.dir}/volumes`, ...env } });
+}
+
+function records(text) {
+  return text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+test("start serves the app with NDJSON logs and health probes, masks secrets, writes nothing under NODAL_HOME, and drains on SIGTERM", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const [port, health] = await freePorts(2);
+  const pod = startPod(box, ["--port", String(port), "--health-port", String(health), "--only", "api"]);
+  await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: "ready" });
+  assert.equal((await request(`http://127.0.0.1:${health}/livez`)).status, 200);
+  const url = `http://127.0.0.1:${port}`;
+  assert.deepEqual(JSON.parse((await request(url)).body), { token: "set" });
+  // --only api: the other web function is not served here.
+  assert.doesNotMatch(pod.stdout, /serving other/);
+  await request(`${url}/leak`);
+  const written = JSON.parse((await request(`${url}/write`)).body);
+  assert.equal(written.path, `${box.dir}/volumes/pod-data/data`);
+  assert.ok(existsSync(`${box.dir}/volumes/pod-data/data/hello.json`));
+
+  // A request in flight when SIGTERM comes completes; then exit 0.
+  const slow = request(`${url}/slow`, { timeoutMs: 10_000 });
+  await pod.waitFor(/slow started/);
+  pod.signal("SIGTERM");
+  assert.deepEqual(JSON.parse((await slow).body), { slow: "done" });
+  assert.equal(await pod.exit(10_000), 0);
+  assert.equal(existsSync(box.home), false, "no registry, no logs under NODAL_HOME");
+
+  const logs = records(pod.stdout);
+  for (const r of logs) assert.deepEqual(Object.keys(r).sort(), ["function", "line", "source", "stream", "time"]);
+  assert.ok(logs.some((r) => r.function === "api" && r.stream === "stdout" && r.line === "token is ***"), pod.stdout);
+  assert.doesNotMatch(pod.stdout, /tok-3f9a2b7c/);
+  assert.ok(logs.some((r) => r.stream === "system" && /SIGTERM received/.test(r.line)));
+});
+
+test("a 100k-line burst is valid NDJSON, every line once and in order", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const [port, health] = await freePorts(2);
+  const pod = startPod(box, ["--port", String(port), "--health-port", String(health), "--only", "api"]);
+  await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: "ready" });
+  await request(`http://127.0.0.1:${port}/burst?n=100000`, { timeoutMs: 30_000 });
+  await pod.waitFor(/"burst 99999"/, { timeoutMs: 30_000 });
+  pod.signal("SIGTERM");
+  assert.equal(await pod.exit(10_000), 0);
+  const burst = records(pod.stdout).filter((r) => r.line.startsWith("burst "));
+  assert.equal(burst.length, 100_000);
+  burst.forEach((r, i) => assert.equal(r.line, `burst ${i}`));
+});
+
+test("start --call runs one function with its retries: the result on stdout, exit 0; a failure exits 1", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const ok = startPod(box, ["--call", "square", "--input", "7"]);
+  assert.equal(await ok.exit(30_000), 0, ok.stderr);
+  const lines = ok.stdout.trim().split("\n");
+  assert.equal(lines.at(-1), "49");
+
+  const bad = startPod(box, ["--call", "fail"]);
+  assert.equal(await bad.exit(30_000), 1);
+  assert.match(bad.stderr, /^Error: function "fail" failed: RangeError: always fails$/m);
+  assert.equal(records(bad.stdout).filter((r) => r.line === "attempt").length, 2, "one try and one retry");
+
+  const unknown = startPod(box, ["--call", "nope"]);
+  assert.equal(await unknown.exit(30_000), 1);
+  assert.match(unknown.stderr, /--call: app "pod" has no function "nope"/);
+  assert.match(unknown.stderr, /Hint: its functions: api, other, square, fail/);
+  const web = startPod(box, ["--call", "api"]);
+  assert.equal(await web.exit(30_000), 1);
+  assert.match(web.stderr, /"api" is a web function/);
+});
+
+test("start reads secrets from the environment: a missing required key is the user's error", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)], { env: { NODAL_VOLUMES_DIR: `${box.dir}/volumes` } });
+  assert.equal(await pod.exit(30_000), 1);
+  assert.match(pod.stderr, /secret "pod-keys" is missing required key POD_TOKEN; the environment must hold it/);
+  assert.doesNotMatch(pod.stderr, /looks like a bug/);
+});
