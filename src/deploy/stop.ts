@@ -64,8 +64,7 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
     if (alive()) {
       // Its workers follow it: they exit, ending what they started, once it is gone.
       process.kill(app.pid!, "SIGKILL");
-      stdout.write(`${style("yellow", "!")} App ${app.name} did not stop within ${Math.round((graceMs + 5000) / 1000)}s; killed it.
-`);
+      stdout.write(`${style("yellow", "!")} App ${app.name} did not stop within ${Math.round((graceMs + 5000) / 1000)}s; killed it.\n`);
       saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
     }
     stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
