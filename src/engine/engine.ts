@@ -27,7 +27,6 @@ export type EngineEvent =
   | { type: "worker-restart-failed"; fn: string; error: string }
   | { type: "call-cut-off"; fn: string; call: string; retrying: boolean };
 
-
 export interface EngineOptions {
   /** The app file, as the user named it (for messages and discovery errors). */
   file: string;

@@ -56,7 +56,6 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
       // No idle spare once running: it would cost a deployed app ~55 MB for a faster redeploy.
       // The worker main.ts forked ahead is the only one, and it serves the first version.
       spares: 0,
-      drainGraceMs: 10_000,
       adoptSpares: early,
     },
     // A redeploy or rollback swaps to a stored version without dropping a request.
