@@ -2,6 +2,7 @@ import { fromWire } from "../errors.js";
 import { FunctionTimeoutError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
 import { isCloneError, type FromWorker } from "./protocol.js";
+import { Backoff } from "./backoff.js";
 import { Worker, WorkerError } from "./worker.js";
 
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
@@ -46,6 +47,9 @@ export class FunctionPool {
   #closed = false;
   /** Set when `close` stops workers whose calls outlived the grace. */
   #cutting = false;
+  /** Replacing warm workers that would not start or died. */
+  #backoff = new Backoff();
+  #rewarm: NodeJS.Timeout | undefined;
 
   constructor(spec: FunctionSpec, make: WorkerFactory) {
     this.spec = spec;
@@ -122,29 +126,43 @@ export class FunctionPool {
     }
   }
 
-  /** Keeps `minContainers` workers running even when idle (a dead one is replaced). */
+  /**
+   * Keeps `minContainers` workers running even when idle. A worker that cannot start, or dies,
+   * is replaced with capped exponential backoff, for as long as the pool is open.
+   */
   async warm(): Promise<void> {
+    clearTimeout(this.#rewarm);
     while (!this.#closed && this.#slots.length + this.#starting < this.spec.minContainers) {
       this.#starting++;
       try {
         this.#add(await this.#make(this.spec), 0);
       } catch {
-        return; // a worker that cannot start is reported when a call needs it
+        // Reported to the caller when a call needs a worker; tried again meanwhile.
+        return this.#warmLater();
       } finally {
         this.#starting--;
       }
     }
   }
 
+  #warmLater(): void {
+    if (this.#closed || this.spec.minContainers === 0) return;
+    clearTimeout(this.#rewarm);
+    this.#rewarm = setTimeout(() => void this.warm(), this.#backoff.next());
+    this.#rewarm.unref();
+  }
+
   #add(worker: Worker, inFlight: number): Slot {
     const slot = { worker, inFlight };
+    const started = Date.now();
     this.#slots.push(slot);
     worker.onMessage((msg) => {
       if (msg.t === "result") this.#onResult(msg);
     });
     void worker.exited.then(() => {
       this.#retire(slot);
-      if (!this.#closed) void this.warm();
+      this.#backoff.exited(Date.now() - started);
+      this.#warmLater();
     });
     return slot;
   }
@@ -192,6 +210,7 @@ export class FunctionPool {
    */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#rewarm);
     const deadline = Date.now() + graceMs;
     while (this.#slots.some((s) => s.inFlight > 0 && s.worker.alive) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
