@@ -66,8 +66,10 @@ class FakeWorker {
   async stop() {
     this.#end(null, "SIGTERM");
   }
+  /** A drain ends the worker at once, unless `busy` (a request that never finishes). */
   async drain() {
-    this.#end(0);
+    if (!this.busy) this.#end(0);
+    await this.exited;
   }
   kill() {
     this.#end(null, "SIGKILL");
@@ -75,6 +77,7 @@ class FakeWorker {
 }
 
 function engine(t) {
+  FakeWorker.failLoads = 0;
   const events = [];
   const made = [];
   const e = new Engine({
@@ -137,4 +140,19 @@ test("while a restart is due, health says restarting with the next attempt; a st
   await new Promise((r) => setImmediate(r));
   assert.equal(made.length, count, "no worker made after the stop");
   assert.ok(made.every((w) => !w.alive), "every worker ended");
+});
+
+test("a second stop with no grace kills the workers the first one is waiting for", async (t) => {
+  const { e, made } = engine(t);
+  await e.activate(build);
+  const [worker] = e.current.web.get("api");
+  worker.busy = true;
+  let firstDone = false;
+  const first = e.stop().then(() => (firstDone = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(firstDone, false, "the first stop waits for the busy worker");
+  await e.stop(0);
+  await first;
+  assert.equal((await worker.exited).signal, "SIGKILL");
+  assert.ok(made.every((w) => !w.alive));
 });
