@@ -26,6 +26,7 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     pids: status ? { supervisor: status.pid, workers: status.workers.map((w) => w.pid) } : null,
     workers: status?.workers ?? [],
     restarts: status?.restarts ?? {},
+    health: status?.health ?? {},
     functions,
   };
   if (json) {
@@ -43,6 +44,11 @@ export async function showApp(name: string, json: boolean): Promise<void> {
   }
   const crashes = Object.entries(status?.restarts ?? {}).filter(([, n]) => n > 0);
   if (crashes.length) lines.push(style("red", `restarts ${crashes.map(([fn, n]) => `${fn}: ${n} crash restart${n > 1 ? "s" : ""}`).join("; ")}`));
+  for (const [fn, h] of Object.entries(status?.health ?? {})) {
+    if (h.state !== "restarting") continue;
+    const exit = h.lastExit ? (h.lastExit.signal ? `killed by ${h.lastExit.signal}` : `exited with code ${h.lastExit.code}`) : "down";
+    lines.push(style("red", `${fn.padEnd(8)} restarting: ${exit} at ${h.lastExit?.at ?? "?"}; next attempt at ${h.nextAttemptAt ?? "?"}`));
+  }
   lines.push("");
   const rows = functions.map((f) => [
     f.name,

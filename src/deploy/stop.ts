@@ -6,16 +6,35 @@ import { isSameProcess, processStartTime } from "../registry/proc.js";
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
 import { style } from "../ui/output.js";
+import { progress, type Progress } from "../ui/progress.js";
 import { stdout } from "../ui/stdio.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long past its announced grace an app may take to exit before it is killed. */
+const KILL_AFTER_MS = 5000;
+/** The grace assumed when an app cannot say (no answer on its socket): the default function timeout. */
+const DEFAULT_TIMEOUT_MS = 300_000;
+
+/**
+ * Asks the app to stop over its control socket (or, when it does not answer, with SIGTERM,
+ * which it handles the same way); resolves to how long its work in flight may take.
+ */
+async function requestStop(socket: string, pid: number, alive: () => boolean, capMs: number | undefined): Promise<number> {
+  try {
+    return (await controlRequest(socket, "stop", capMs !== undefined ? { graceMs: capMs } : {}, 5000)).graceMs;
+  } catch {
+    if (alive()) process.kill(pid, "SIGTERM");
+    return capMs ?? DEFAULT_TIMEOUT_MS;
+  }
+}
 
 /**
  * Stops the instance NAME resolves to: asks it over its control socket (it drains and writes
  * `stopped` itself), waits for its process to end, and escalates to SIGTERM/SIGKILL if it
  * does not answer. A crashed app is just marked stopped.
  */
-export async function stopApp(name: string, graceMs: number): Promise<void> {
+export async function stopApp(name: string, graceMs?: number): Promise<void> {
   await repairRecords(); // a running app whose record is damaged writes it again
   let first: ReturnType<typeof resolveApp>;
   try {
@@ -41,16 +60,25 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
     }
     if (app.live === "stopped") throw new UserError("E_INVALID_STATE", `app "${app.name}" is already stopped`);
     const alive = () => isSameProcess(app.pid ?? undefined, app.pidStart ?? undefined);
+    const waitMs = (await requestStop(controlSocketPath(app.id), app.pid!, alive, graceMs)) + KILL_AFTER_MS;
+    // A stop with nothing in flight is over in a moment; past that, the app is finishing its
+    // requests and calls (within their timeouts), which a terminal shows with a spinner.
+    const deadline = Date.now() + waitMs;
+    let spinner: Progress | undefined;
+    const waiting = setTimeout(() => {
+      spinner = progress();
+      spinner.step(`Stopping ${app.name}: waiting for in-flight requests and calls to finish…`);
+    }, 300);
     try {
-      await controlRequest(controlSocketPath(app.id), "stop", { graceMs }, 5000);
-    } catch {
-      // No answer on the socket: fall back to the signal the supervisor also handles.
-      if (alive()) process.kill(app.pid!, "SIGTERM");
+      while (alive() && Date.now() < deadline) await sleep(20);
+    } finally {
+      clearTimeout(waiting);
+      spinner?.done();
     }
-    const deadline = Date.now() + graceMs + 5000;
-    while (alive() && Date.now() < deadline) await sleep(20);
     if (alive()) {
+      // Its workers follow it: they exit, ending what they started, once it is gone.
       process.kill(app.pid!, "SIGKILL");
+      stdout.write(`${style("yellow", "!")} App ${app.name} did not stop within ${Math.round(waitMs / 1000)}s; killed it.\n`);
       saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
     }
     stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
@@ -58,13 +86,12 @@ export async function stopApp(name: string, graceMs: number): Promise<void> {
 }
 
 /** A running supervisor whose record is damaged, found by its control socket and stopped through it. */
-async function stopUnrecorded(name: string, graceMs: number): Promise<boolean> {
+async function stopUnrecorded(name: string, graceMs: number | undefined): Promise<boolean> {
   const live = await findUnrecordedLive(name);
   if (!live) return false;
   const started = processStartTime(live.pid);
   const alive = () => isSameProcess(live.pid, started);
-  await controlRequest(live.socket, "stop", { graceMs }, 5000).catch(() => alive() && process.kill(live.pid, "SIGTERM"));
-  const deadline = Date.now() + graceMs + 5000;
+  const deadline = Date.now() + (await requestStop(live.socket, live.pid, alive, graceMs)) + KILL_AFTER_MS;
   while (alive() && Date.now() < deadline) await sleep(20);
   if (alive()) process.kill(live.pid, "SIGKILL");
   stdout.write(`${style("green", "✓")} Stopped app ${name} (${live.id}), whose record was damaged.\n`);

@@ -26,8 +26,11 @@ export interface ControlOps {
   warm: { request: Record<string, never>; response: Record<string, never> };
   /** Run a function (`Function.fromName(…).remote()`); arguments and result are v8-serialized, base64. */
   call: { request: { fn: string; args: string }; response: { value: string } };
-  /** Graceful stop: in-flight work finishes within the grace period. */
-  stop: { request: { graceMs?: number }; response: { stopping: true } };
+  /**
+   * Graceful stop: work in flight finishes within its function's timeout, or `graceMs` when
+   * shorter. Answers how long that may take at most.
+   */
+  stop: { request: { graceMs?: number }; response: { stopping: true; graceMs: number } };
   /** Swap to a stored version (redeploy, rollback) with zero failed requests. `expectName`: refuse another App. */
   activate: { request: { version: number; expectName?: string }; response: { urls: Record<string, string>; version: number; manifest: PublicManifest } };
   /**

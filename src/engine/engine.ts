@@ -1,12 +1,13 @@
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
 import { toWire, UserError } from "../errors.js";
+import { Backoff } from "./backoff.js";
 import { FrontDoor } from "./front-door.js";
-import { FunctionPool } from "./function-pool.js";
+import { CallCutOffError, FunctionPool, retryDelaySec, type CallOptions } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
 import { maskSecrets, secretNeedles } from "./lines.js";
 import type { FromWorker } from "./protocol.js";
-import type { WorkerStatus } from "./status.js";
+import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type Stream } from "./worker.js";
 
@@ -23,7 +24,8 @@ export interface LogEntry {
 export type EngineEvent =
   | { type: "worker-exit"; fn: string; worker: string; code: number | null; signal: string | null; restartInMs: number }
   | { type: "worker-restarted"; fn: string; worker: string }
-  | { type: "worker-restart-failed"; fn: string; error: string };
+  | { type: "worker-restart-failed"; fn: string; error: string }
+  | { type: "call-cut-off"; fn: string; call: string; retrying: boolean };
 
 export interface EngineOptions {
   /** The app file, as the user named it (for messages and discovery errors). */
@@ -43,8 +45,8 @@ export interface EngineOptions {
   adoptSpares?: Worker[];
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
   spares: number;
-  /** How long a retired version may finish its in-flight requests. */
-  drainGraceMs: number;
+  /** Makes a worker process (tests pass fakes); default: a real `Worker` in `cwd`. */
+  newWorker?: () => Worker;
   cwd?: string;
   onLog: (entry: LogEntry) => void;
   onEvent?: (event: EngineEvent) => void;
@@ -65,9 +67,12 @@ export interface Activation {
   ms: number;
 }
 
-const RESTART_BASE_MS = 100;
-const RESTART_MAX_MS = 30_000;
-const STABLE_MS = 30_000;
+/** A web function's restart state: its health as shown, its backoff, the restarts under way. */
+interface WebState {
+  health: WebHealth;
+  backoff: Backoff;
+  down: Set<symbol>;
+}
 
 /**
  * Runs an app: web functions behind front doors that the engine holds, other functions in
@@ -82,19 +87,32 @@ export class Engine {
   #current: Version | undefined;
   #versions = 0;
   #retiring = new Set<Promise<void>>();
+  /** Workers of retired versions finishing their requests, with their grace. */
+  #draining = new Map<Worker, number>();
+  /** Pools of retired versions finishing their calls. */
+  #closingPools = new Set<FunctionPool>();
+  /** Every live worker, whatever it does (a forced stop kills them all). */
+  #all = new Set<Worker>();
   #secrets: string[] = [];
   #stopping = false;
-  #restarts = new Map<string, { attempts: number; since: number; total: number }>();
+  #stopped: Promise<void> | undefined;
+  #web = new Map<string, WebState>();
+  /** Ports of web functions a reload removed: one that comes back gets its port again. */
+  #retiredPorts = new Map<string, number>();
+  /** Restart delays under way; a stop cuts them short. */
+  #sleeps = new Set<() => void>();
   #queue: Promise<unknown> = Promise.resolve();
   #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
+  readonly #make: () => Worker;
   /** Ports to try first per function (a restarted app keeps its URLs); taken if free. */
   #preferredPorts: Record<string, number> = {};
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
-    for (const w of opts.adoptSpares ?? []) w.setHandlers(...this.#handlers());
-    this.#spares = new SparePool(opts.spares, () => this.#newWorker(), opts.adoptSpares);
+    this.#make = opts.newWorker ?? (() => new Worker(opts.cwd ? { cwd: opts.cwd } : {}));
+    for (const w of opts.adoptSpares ?? []) this.#adopt(w);
+    this.#spares = new SparePool(opts.spares, () => this.#adopt(this.#make()), opts.adoptSpares);
     this.#spares.fill();
   }
 
@@ -108,7 +126,24 @@ export class Engine {
 
   /** Crash restarts per web function since the app started (a crash loop shows here). */
   get restartCounts(): Record<string, number> {
-    return Object.fromEntries([...this.#restarts].map(([fn, s]) => [fn, s.total]));
+    return Object.fromEntries([...this.#web].filter(([, s]) => s.health.restarts > 0).map(([fn, s]) => [fn, s.health.restarts]));
+  }
+
+  /** The health of each web function of the live version. */
+  get health(): Record<string, WebHealth> {
+    const fns = [...(this.#current?.web.keys() ?? [])];
+    return Object.fromEntries(fns.map((fn) => [fn, { ...this.#webState(fn).health }]));
+  }
+
+  #webState(fn: string): WebState {
+    let state = this.#web.get(fn);
+    if (!state) this.#web.set(fn, (state = { health: { state: "ready", restarts: 0 }, backoff: new Backoff(), down: new Set() }));
+    return state;
+  }
+
+  /** The longest timeout of the live version's functions: the most a stop may wait for. */
+  get longestTimeoutMs(): number {
+    return Math.max(0, ...(this.#current?.manifest.functions ?? []).map((f) => f.timeoutSec * 1000));
   }
 
   /** True once a version is live and every web function it serves has a worker running. */
@@ -138,30 +173,24 @@ export class Engine {
     return worker;
   }
 
-  #handlers(): Parameters<Worker["setHandlers"]> {
-    return [
-      (w, stream, lines) =>
-        this.opts.onLog({
-          time: new Date(),
-          function: w.fn ?? "app",
-          worker: w.label ?? w.id,
-          stream,
-          lines: this.#secrets.length ? lines.map((l) => maskSecrets(l, this.#secrets)) : lines,
-        }),
-      (w, msg) => this.#onWorkerMessage(w, msg),
-    ];
-  }
-
-  #newWorker(): Worker {
-    const [onLine, onMessage] = this.#handlers();
-    return new Worker({ ...(this.opts.cwd ? { cwd: this.opts.cwd } : {}), onLine, onMessage });
+  /** Takes a worker in: its output goes to the log, its remote calls are served. */
+  #adopt(worker: Worker): Worker {
+    this.#all.add(worker);
+    void worker.exited.then(() => this.#all.delete(worker));
+    worker.setLineHandler((w, stream, lines) =>
+      this.opts.onLog({
+        time: new Date(),
+        function: w.fn ?? "app",
+        worker: w.label ?? w.id,
+        stream,
+        lines: this.#secrets.length ? lines.map((l) => maskSecrets(l, this.#secrets)) : lines,
+      }),
+    );
+    worker.onMessage((msg, w) => this.#onWorkerMessage(w, msg));
+    return worker;
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
-    if (msg.t === "result") {
-      for (const pool of this.#pools.values()) pool.onResult(msg);
-      return;
-    }
     if (msg.t === "remote") {
       this.call(msg.fn, msg.args).then(
         (value) => {
@@ -266,7 +295,7 @@ export class Engine {
         for (const [i, spec] of webSpecs.entries()) {
           if (this.#doors.has(spec.name)) continue;
           const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
-          const preferred = this.#preferredPorts[spec.name];
+          const preferred = this.#preferredPorts[spec.name] ?? this.#retiredPorts.get(spec.name);
           let door: FrontDoor | undefined;
           if (pinned === undefined && preferred !== undefined) {
             door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);
@@ -274,6 +303,7 @@ export class Engine {
           door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined);
           opened.push(door);
           this.#doors.set(spec.name, door);
+          this.#retiredPorts.delete(spec.name);
         }
       } catch (error) {
         for (const door of opened) {
@@ -288,10 +318,16 @@ export class Engine {
       for (const [fn, workers] of web) {
         this.#doors.get(fn)!.setActive(workers);
         for (const w of workers) this.#watchWebWorker(version, fn, w);
+        // Restarts under way were for the previous version's workers.
+        const state = this.#webState(fn);
+        state.down.clear();
+        state.health.state = "ready";
+        delete state.health.nextAttemptAt;
       }
       for (const [fn, door] of [...this.#doors]) {
         if (!web.has(fn)) {
           this.#doors.delete(fn);
+          this.#retiredPorts.set(fn, door.port);
           void door.close();
         }
       }
@@ -315,7 +351,8 @@ export class Engine {
   }
 
   #nextPortHint(): number {
-    const used = [...this.#doors.values()].map((d) => d.port);
+    // Past the ports of removed functions too, so they are free when those come back.
+    const used = [...this.#doors.values()].map((d) => d.port).concat([...this.#retiredPorts.values()]);
     const base = this.opts.pinnedPort !== undefined ? this.opts.pinnedPort + 1 : this.opts.basePort;
     return Math.max(base, ...used.map((p) => p + 1));
   }
@@ -326,8 +363,15 @@ export class Engine {
     void done.then(() => this.#retiring.delete(done));
   }
 
+  /** The old version's web workers finish their requests, each within its function's timeout. */
   #retire(version: Version): void {
-    for (const workers of version.web.values()) for (const w of workers) this.#track(w.drain(this.opts.drainGraceMs));
+    for (const [fn, workers] of version.web) {
+      const graceMs = timeoutMs(version.manifest, fn);
+      for (const w of workers) {
+        this.#draining.set(w, graceMs);
+        this.#track(w.drain(graceMs).then(() => void this.#draining.delete(w)));
+      }
+    }
   }
 
   #resetPools(manifest: AppManifest): void {
@@ -338,7 +382,10 @@ export class Engine {
       this.#pools.set(spec.name, pool);
       void pool.warm();
     }
-    for (const pool of old) this.#track(pool.close(this.opts.drainGraceMs));
+    for (const pool of old) {
+      this.#closingPools.add(pool);
+      this.#track(pool.close(pool.spec.timeoutSec * 1000).then(() => void this.#closingPools.delete(pool)));
+    }
   }
 
   async #functionWorker(spec: FunctionSpec): Promise<Worker> {
@@ -354,52 +401,108 @@ export class Engine {
     }
   }
 
-  /** A web worker that exits on its own is replaced, with exponential backoff on a crash loop. */
+  /**
+   * A web worker that exits on its own is replaced, with capped exponential backoff while it
+   * keeps failing, for as long as its version is live.
+   */
   #watchWebWorker(version: Version, fn: string, worker: Worker): void {
-    void worker.exited.then(async ({ code, signal }) => {
-      const live = this.#current === version && version.web.get(fn)?.includes(worker);
-      if (!live || this.#stopping) return;
+    const started = monotonicMs();
+    void worker.exited.then(({ code, signal }) => {
+      const workers = version.web.get(fn);
+      if (this.#current !== version || this.#stopping || !workers?.includes(worker)) return;
       this.#doors.get(fn)?.remove(worker);
-      const state = this.#restarts.get(fn) ?? { attempts: 0, since: 0, total: 0 };
-      state.total++;
-      if (Date.now() - state.since > STABLE_MS) state.attempts = 0;
-      const delay = Math.min(RESTART_BASE_MS * 2 ** state.attempts, RESTART_MAX_MS);
-      state.attempts++;
-      this.#restarts.set(fn, state);
-      this.opts.onEvent?.({ type: "worker-exit", fn, worker: worker.id, code, signal, restartInMs: delay });
-      await new Promise((r) => setTimeout(r, delay));
-      if (this.#current !== version || this.#stopping) return;
-      const spec = version.manifest.functions.find((f) => f.name === fn)!;
+      version.web.set(fn, workers.filter((w) => w !== worker));
+      const state = this.#webState(fn);
+      state.health.lastExit = { code, signal, at: new Date().toISOString() };
+      state.backoff.exited(monotonicMs() - started);
+      void this.#restart(version, fn, (delay) =>
+        this.opts.onEvent?.({ type: "worker-exit", fn, worker: worker.id, code, signal, restartInMs: delay }),
+      );
+    });
+  }
+
+  /** Starts a replacement worker for `fn`, retrying with the backoff until one runs (or the version is gone). */
+  async #restart(version: Version, fn: string, announce: (delayMs: number) => void): Promise<void> {
+    const state = this.#webState(fn);
+    const token = Symbol(fn);
+    state.down.add(token);
+    const spec = version.manifest.functions.find((f) => f.name === fn)!;
+    const gone = () => this.#current !== version || this.#stopping || !state.down.has(token);
+    for (;;) {
+      const delay = state.backoff.next();
+      state.health.state = "restarting";
+      state.health.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+      announce(delay);
+      await this.#sleep(delay);
+      if (gone()) return;
+      state.health.restarts++;
       const replacement = this.#takeSpare();
       try {
         await this.#load(replacement, version.build, spec.env);
         await replacement.start(fn);
       } catch (error) {
         this.#track(replacement.stop(500));
-        this.opts.onEvent?.({ type: "worker-restart-failed", fn, error: (error as Error).message });
-        return this.#watchWebWorker(version, fn, replacement);
+        if (gone()) return;
+        const message = (error as Error).message;
+        announce = (next) => this.opts.onEvent?.({ type: "worker-restart-failed", fn, error: `${message} (next attempt in ${next} ms)` });
+        continue;
       }
-      if (this.#current !== version || this.#stopping) return this.#track(replacement.stop(500));
-      state.since = Date.now();
-      version.web.set(fn, [...(version.web.get(fn) ?? []).filter((w) => w !== worker), replacement]);
+      if (gone()) return this.#track(replacement.stop(500));
+      version.web.set(fn, [...(version.web.get(fn) ?? []), replacement]);
       this.#doors.get(fn)?.setActive(version.web.get(fn)!);
       this.#watchWebWorker(version, fn, replacement);
+      state.down.delete(token);
+      if (state.down.size === 0) {
+        state.health.state = "ready";
+        delete state.health.nextAttemptAt;
+      }
       this.opts.onEvent?.({ type: "worker-restarted", fn, worker: replacement.id });
+      return;
+    }
+  }
+
+  /** A delay that a stop cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#sleeps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleeps.add(wake);
     });
   }
 
   /** Runs a (non-web) function of the live version in its own pool of workers. */
-  async call(fn: string, args: unknown[], opts: Parameters<FunctionPool["call"]>[1] = {}): Promise<unknown> {
-    const pool = this.#pools.get(fn);
-    if (!pool) {
-      const known = [...this.#pools.keys()];
-      throw new UserError(
-        "E_NOT_FOUND",
-        `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,
-        known.length ? `its functions: ${known.join(", ")}` : "it declares no app.function()",
-      );
+  /**
+   * A call cut off by a redeploy (it outlived its function's timeout on the retired version) is
+   * logged and, per the function's `retries`, attempted again on the new version.
+   */
+  async call(fn: string, args: unknown[], opts: CallOptions = {}): Promise<unknown> {
+    for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
+      const pool = this.#pools.get(fn);
+      if (!pool) {
+        const known = [...this.#pools.keys()];
+        throw new UserError(
+          "E_NOT_FOUND",
+          `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,
+          known.length ? `its functions: ${known.join(", ")}` : "it declares no app.function()",
+        );
+      }
+      try {
+        return await pool.call(args, { ...opts, firstAttempt });
+      } catch (error) {
+        if (!(error instanceof CallCutOffError)) throw error;
+        const retrying = !this.#stopping && error.attempt < pool.spec.retries.maxRetries;
+        this.opts.onEvent?.({ type: "call-cut-off", fn, call: error.call, retrying });
+        if (!retrying) throw error;
+        firstAttempt = error.attempt + 1;
+        const delaySec = retryDelaySec(pool.spec.retries, firstAttempt);
+        opts.onRetry?.(firstAttempt, error, delaySec);
+        await this.#sleep(delaySec * 1000);
+      }
     }
-    return pool.call(args, opts);
   }
 
   /** Runs the app's local entrypoint in a worker of its own, with `argv`. */
@@ -408,39 +511,55 @@ export class Engine {
     const worker = this.#takeSpare();
     try {
       await this.#load(worker, version.build, {});
-      const id = 0;
-      const result = new Promise<unknown>((resolve, reject) => {
-        worker.child.on("message", (msg: FromWorker) => {
-          if (msg.t === "result" && msg.id === id) {
-            if (msg.ok) resolve(msg.value);
-            else reject(Object.assign(new Error(msg.error!.message), { name: msg.error!.name, stack: msg.error!.stack }));
-          }
-        });
-        void worker.exited.then(() => reject(new WorkerError(`the local entrypoint's worker exited${worker.stderrTail ? `:\n${worker.stderrTail}` : ""}`)));
-      });
-      worker.send({ t: "entrypoint", id, argv });
-      return await result;
+      return await worker.entrypoint(argv);
     } finally {
       await worker.stop(1000);
     }
   }
 
-  /** Stops everything: ports closed, workers drained within the grace period, then killed. */
-  async stop(graceMs = this.opts.drainGraceMs): Promise<void> {
+  /**
+   * Stops everything: ports closed at once, work in flight finished within its function's
+   * timeout (or `capMs`, when given, if that is shorter), every worker and what it started
+   * ended. A later call with `capMs` 0 forces: every worker is killed now.
+   */
+  stop(capMs?: number): Promise<void> {
+    if (this.#stopped) {
+      if (capMs === 0) for (const w of this.#all) w.kill();
+      return this.#stopped;
+    }
     this.#stopping = true;
     clearTimeout(this.#refill);
-    await this.#queue;
-    await Promise.all([...this.#doors.values()].map((d) => d.close()));
-    this.#doors.clear();
-    const web = [...(this.#current?.web.values() ?? [])].flat();
-    await Promise.all([
-      ...web.map((w) => w.drain(graceMs, true)),
-      ...[...this.#pools.values()].map((p) => p.close(graceMs)),
-      this.#spares.close(),
-      this.#prepared?.worker.stop(500),
-      ...this.#retiring,
-    ]);
+    for (const wake of [...this.#sleeps]) wake();
+    const grace = (ms: number) => Math.min(ms, capMs ?? Infinity);
+    this.#stopped = (async () => {
+      if (capMs === 0) for (const w of this.#all) w.kill();
+      await this.#queue;
+      await Promise.all([...this.#doors.values()].map((d) => d.close()));
+      this.#doors.clear();
+      const current = this.#current;
+      const web = [...(current?.web ?? [])].flatMap(([fn, workers]) => workers.map((w) => w.drain(grace(timeoutMs(current!.manifest, fn)), true)));
+      // Retired workers still finishing requests: their idle keep-alive connections close now.
+      const draining = [...this.#draining].map(([w, ms]) => w.drain(grace(ms), true));
+      await Promise.all([
+        ...web,
+        ...draining,
+        ...[...this.#pools.values(), ...this.#closingPools].map((p) => p.close(grace(p.spec.timeoutSec * 1000))),
+        this.#spares.close(),
+        this.#prepared?.worker.stop(500),
+        ...this.#retiring,
+      ]);
+      // Anything started meanwhile (a restart that was loading) goes too.
+      const left = [...this.#all];
+      for (const w of left) w.kill();
+      await Promise.all(left.map((w) => w.exited));
+    })();
+    return this.#stopped;
   }
+}
+
+/** A function's timeout: how long its work in flight may take to finish when its worker retires. */
+function timeoutMs(manifest: AppManifest, fn: string): number {
+  return (manifest.functions.find((f) => f.name === fn)?.timeoutSec ?? 300) * 1000;
 }
 
 function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {

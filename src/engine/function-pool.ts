@@ -2,13 +2,30 @@ import { fromWire } from "../errors.js";
 import { FunctionTimeoutError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
 import { isCloneError, type FromWorker } from "./protocol.js";
+import { Backoff } from "./backoff.js";
 import { Worker, WorkerError } from "./worker.js";
 
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
 export type WorkerFactory = (spec: FunctionSpec) => Promise<Worker>;
 
-/** Call ids are unique across pools: results are routed by id. */
+/** Call ids are unique across pools (they name calls in log lines). */
 let nextCall = 1;
+
+/**
+ * A call cut off because its pool was closing (a redeploy or a stop) and its function's
+ * timeout ran out first: the engine logs it and may retry it on the new version's pool.
+ */
+export class CallCutOffError extends WorkerError {
+  override name = "CallCutOffError";
+  /** The attempt that was cut off (0 for the first); retries go on from the next one. */
+  readonly attempt: number;
+  readonly call: string;
+  constructor(message: string, call: string, attempt: number) {
+    super(message);
+    this.call = call;
+    this.attempt = attempt;
+  }
+}
 
 interface Slot {
   worker: Worker;
@@ -28,6 +45,11 @@ export class FunctionPool {
   #waiting: ((slot: Slot) => void)[] = [];
   #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #closed = false;
+  /** Set when `close` stops workers whose calls outlived the grace. */
+  #cutting = false;
+  /** Replacing warm workers that would not start or died. */
+  #backoff = new Backoff();
+  #rewarm: NodeJS.Timeout | undefined;
 
   constructor(spec: FunctionSpec, make: WorkerFactory) {
     this.spec = spec;
@@ -39,7 +61,7 @@ export class FunctionPool {
   }
 
   /** Routes a worker's `result` message to its waiting call. */
-  onResult(msg: Extract<FromWorker, { t: "result" }>): void {
+  #onResult(msg: Extract<FromWorker, { t: "result" }>): void {
     const call = this.#calls.get(msg.id);
     if (!call) return;
     this.#calls.delete(msg.id);
@@ -49,13 +71,14 @@ export class FunctionPool {
 
   /**
    * One call with the function's retry policy. `label` (a scheduled run's id) tags the log
-   * lines its worker prints; `onAttempt` hears of each retry.
+   * lines its worker prints; `onRetry` hears of each retry; `firstAttempt` continues the
+   * attempts of a call cut off in an earlier pool.
    */
-  async call(args: unknown[], opts: { label?: string; onRetry?: (attempt: number, error: Error, delaySec: number) => void } = {}): Promise<unknown> {
+  async call(args: unknown[], opts: CallOptions = {}): Promise<unknown> {
     const { maxRetries } = this.spec.retries;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = opts.firstAttempt ?? 0; ; attempt++) {
       try {
-        return await this.#attempt(args, opts.label);
+        return await this.#attempt(args, opts.label, attempt);
       } catch (error) {
         if (attempt >= maxRetries || this.#closed) throw error;
         const delaySec = retryDelaySec(this.spec.retries, attempt + 1);
@@ -65,9 +88,10 @@ export class FunctionPool {
     }
   }
 
-  async #attempt(args: unknown[], label: string | undefined): Promise<unknown> {
+  async #attempt(args: unknown[], label: string | undefined, attempt: number): Promise<unknown> {
     const slot = await this.#acquire();
     const id = nextCall++;
+    const name = label ?? `#${id}`;
     // Lines are tagged with the label until the worker's next call (output may trail the result).
     slot.worker.label = label;
     const result = new Promise<unknown>((resolve, reject) => this.#calls.set(id, { resolve, reject }));
@@ -80,6 +104,9 @@ export class FunctionPool {
       }, this.spec.timeoutSec * 1000);
     });
     const died = slot.worker.exited.then(() => {
+      if (this.#cutting) {
+        throw new CallCutOffError(`function "${this.spec.name}": call ${name} was cut off: its worker was stopped after the ${this.spec.timeoutSec}s timeout`, name, attempt);
+      }
       throw new WorkerError(`function "${this.spec.name}": its worker ${slot.worker.id} died during the call${tail(slot.worker)}`);
     });
     try {
@@ -99,26 +126,43 @@ export class FunctionPool {
     }
   }
 
-  /** Keeps `minContainers` workers running even when idle (a dead one is replaced). */
+  /**
+   * Keeps `minContainers` workers running even when idle. A worker that cannot start, or dies,
+   * is replaced with capped exponential backoff, for as long as the pool is open.
+   */
   async warm(): Promise<void> {
+    clearTimeout(this.#rewarm);
     while (!this.#closed && this.#slots.length + this.#starting < this.spec.minContainers) {
       this.#starting++;
       try {
         this.#add(await this.#make(this.spec), 0);
       } catch {
-        return; // a worker that cannot start is reported when a call needs it
+        // Reported to the caller when a call needs a worker; tried again meanwhile.
+        return this.#warmLater();
       } finally {
         this.#starting--;
       }
     }
   }
 
+  #warmLater(): void {
+    if (this.#closed || this.spec.minContainers === 0) return;
+    clearTimeout(this.#rewarm);
+    this.#rewarm = setTimeout(() => void this.warm(), this.#backoff.next());
+    this.#rewarm.unref();
+  }
+
   #add(worker: Worker, inFlight: number): Slot {
     const slot = { worker, inFlight };
+    const started = Date.now();
     this.#slots.push(slot);
+    worker.onMessage((msg) => {
+      if (msg.t === "result") this.#onResult(msg);
+    });
     void worker.exited.then(() => {
       this.#retire(slot);
-      if (!this.#closed) void this.warm();
+      this.#backoff.exited(Date.now() - started);
+      this.#warmLater();
     });
     return slot;
   }
@@ -160,16 +204,27 @@ export class FunctionPool {
     if (waiter) void this.#acquire().then(waiter);
   }
 
-  /** Takes no new calls, lets calls in flight finish within `graceMs`, then stops every worker. */
+  /**
+   * Takes no new calls, lets calls in flight finish within `graceMs` (the function's timeout,
+   * or less on a stop), then stops every worker; a call still running is cut off.
+   */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#rewarm);
     const deadline = Date.now() + graceMs;
     while (this.#slots.some((s) => s.inFlight > 0 && s.worker.alive) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.#cutting = true;
     await Promise.all(this.#slots.map((s) => s.worker.stop(1000)));
     this.#slots = [];
   }
+}
+
+export interface CallOptions {
+  label?: string;
+  onRetry?: (attempt: number, error: Error, delaySec: number) => void;
+  firstAttempt?: number;
 }
 
 /** Seconds before retry number `attempt` (1-based), as in Modal: min(initialDelay × coefficient^(n-1), maxDelay). */

@@ -73,8 +73,8 @@ export class AppHost {
   #control: Server | undefined;
   #runsFile: string | undefined;
   #stopped: Promise<void> | undefined;
-  /** Called when `nodal app stop` asks this instance to stop; default: stop here. */
-  onStopRequested: (() => void) | undefined;
+  /** Called when `nodal app stop` asks this instance to stop (with its `--grace`); default: stop here. */
+  onStopRequested: ((capMs?: number) => void) | undefined;
 
   constructor(opts: HostOptions) {
     this.opts = opts;
@@ -208,6 +208,7 @@ export class AppHost {
         };
       }),
       restarts: this.engine.restartCounts,
+      health: this.engine.health,
     };
   }
 
@@ -230,8 +231,8 @@ export class AppHost {
         return { value: serialize(value).toString("base64") };
       },
       stop: async ({ graceMs }) => {
-        setImmediate(() => (this.onStopRequested ? this.onStopRequested() : void this.stop(graceMs ?? 10_000)));
-        return { stopping: true };
+        setImmediate(() => (this.onStopRequested ? this.onStopRequested(graceMs) : void this.stop(graceMs)));
+        return { stopping: true, graceMs: Math.min(graceMs ?? Infinity, this.engine.longestTimeoutMs) };
       },
       activate: async ({ version, expectName }) => {
         if (!this.opts.versions) {
@@ -246,13 +247,16 @@ export class AppHost {
     };
   }
 
-  /** Graceful stop: ports closed, in-flight work finished within the grace period, state `stopped`. */
-  stop(graceMs: number): Promise<void> {
+  /**
+   * Graceful stop: ports closed, work in flight finished within its function's timeout (or
+   * `capMs` when shorter), state `stopped`.
+   */
+  stop(capMs?: number): Promise<void> {
     this.#stopped ??= (async () => {
-      this.system(`stopping (grace ${graceMs} ms)`);
+      this.system(`stopping${capMs !== undefined ? ` (work in flight gets at most ${capMs} ms)` : ""}`);
       this.#control?.close();
       this.scheduler?.stop();
-      await this.engine.stop(graceMs);
+      await this.engine.stop(capMs);
       if (this.record && !this.opts.sink) {
         rmSync(controlSocketPath(this.record.id), { force: true });
         this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
@@ -281,5 +285,7 @@ export function describeEvent(event: EngineEvent): string {
       return `worker ${event.worker} of "${event.fn}" restarted`;
     case "worker-restart-failed":
       return `restart of "${event.fn}" failed: ${event.error}`;
+    case "call-cut-off":
+      return `call ${event.call} of "${event.fn}" was cut off by a redeploy or stop${event.retrying ? "; retrying it on the live version" : ""}`;
   }
 }

@@ -27,7 +27,6 @@ export async function runOnce(target: Target, opts: RunOptions): Promise<number>
     basePort: 8000,
     serveWeb: false,
     spares: 0,
-    drainGraceMs: 2000,
     onLog: (e: LogEntry) => (e.stream === "stderr" ? process.stderr : process.stdout).write(`${e.lines.join("\n")}\n`),
   });
   let outcome: { ok: true; value: unknown; print: boolean } | { ok: false; error: unknown };

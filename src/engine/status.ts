@@ -31,6 +31,17 @@ export interface FunctionStatus {
   secrets: string[];
 }
 
+/** How a web function is doing. */
+export interface WebHealth {
+  /** "restarting" while one of its workers is down (and a restart is due or under way). */
+  state: "ready" | "restarting";
+  /** Restart attempts since the app started, failed ones included. */
+  restarts: number;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  /** When the next restart attempt is due (ISO time), while restarting. */
+  nextAttemptAt?: string;
+}
+
 export interface AppStatus {
   id: string;
   version: number;
@@ -41,4 +52,6 @@ export interface AppStatus {
   functions: FunctionStatus[];
   /** Crash restarts per web function since the app started. */
   restarts: Record<string, number>;
+  /** Per web function of the live version. */
+  health: Record<string, WebHealth>;
 }

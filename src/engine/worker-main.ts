@@ -16,6 +16,7 @@ import { setRuntime, setServing } from "../sdk/runtime.js";
 import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 import { isCloneError } from "./protocol.js";
+import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
 // Blocking writes to the engine's pipes: a line printed just before process.exit() or a
@@ -37,8 +38,32 @@ interface SocketState {
 const busy = (state: SocketState): boolean => state.res !== undefined && !state.res.writableFinished;
 const sockets = new Map<Socket, SocketState>();
 
+/** How long the processes this worker started get between SIGTERM and SIGKILL when it exits. */
+const CHILDREN_GRACE_MS = 1000;
+let exiting = false;
+
+/**
+ * Exits, ending first every process this worker started (its process group, which it leads,
+ * and descendants that left the group): they must not outlive the app. SIGTERM, a short
+ * grace, then SIGKILL.
+ */
+async function exit(code: number): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  const tree = processTree(process.pid);
+  if (tree.length) {
+    signalMembers(tree, "SIGTERM");
+    const deadline = Date.now() + CHILDREN_GRACE_MS;
+    while (stillAlive(tree).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+  process.exit(code);
+}
+// Whichever way the process ends (app code calling process.exit too), what is left goes now.
+process.on("exit", () => signalMembers(processTree(process.pid), "SIGKILL"));
+// The engine's stop; the engine escalates to SIGKILL on the group if this takes too long.
+process.on("SIGTERM", () => void exit(0));
 // The engine holds our only reason to live: when it goes (even by kill -9), we go.
-process.on("disconnect", () => process.exit(0));
+process.on("disconnect", () => void exit(0));
 
 let nextRemote = 1;
 const remoteWaiters = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -125,7 +150,7 @@ function accept(socket: Socket): void {
   sockets.set(socket, {});
   socket.on("close", () => {
     sockets.delete(socket);
-    if (draining && sockets.size === 0) process.exit(0);
+    if (draining && sockets.size === 0) void exit(0);
   });
   server.emit("connection", socket);
   socket.resume();
@@ -145,8 +170,8 @@ function drain(graceMs: number, closeIdle: boolean): void {
     if (busy(state)) state.res!.once("finish", () => socket.end());
     else if (closeIdle) socket.destroy();
   }
-  if (sockets.size === 0) process.exit(0);
-  setTimeout(() => process.exit(0), graceMs).unref();
+  if (sockets.size === 0) void exit(0);
+  setTimeout(() => void exit(0), graceMs).unref();
 }
 
 async function call(id: number, fnName: string, args: unknown[]): Promise<void> {

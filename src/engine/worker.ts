@@ -4,6 +4,7 @@ import type { AppManifest } from "../loader/manifest.js";
 import { distFile } from "../paths.js";
 import { LineSplitter, MAX_LOG_LINE_BYTES } from "./lines.js";
 import type { WireError } from "../errors.js";
+import { processTree, signalGroup, signalMembers, stillAlive } from "./process-tree.js";
 import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
 
 const WORKER_MAIN = distFile("engine", "worker-main.js");
@@ -26,13 +27,17 @@ export class WorkerError extends Error {
 
 let nextId = 1;
 
+/** Hears every message a worker sends that no request of its own was waiting for. */
+export type MessageListener = (msg: FromWorker, worker: Worker) => void;
+
 /**
  * One worker process: its own process group (so signals reach whatever it spawns), stdout and
- * stderr split into lines, and promise-shaped requests over IPC that fail if it dies.
+ * stderr split into lines, and promise-shaped requests over IPC that fail if it dies. Stopping
+ * it stops the processes it started too.
  */
 export class Worker {
   readonly id: string;
-  readonly child: ChildProcess;
+  readonly #child: ChildProcess;
   /** Set once `start` picks the function it serves. */
   fn: string | undefined;
   /** What its output lines are tagged with instead of its id (a scheduled run's id). */
@@ -44,16 +49,15 @@ export class Worker {
   #alive = true;
   #stderrTail: string[] = [];
   #waiters = new Map<string, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  #onMessage: ((w: Worker, msg: FromWorker) => void) | undefined;
+  #listeners = new Set<MessageListener>();
   #onLine: LineHandler | undefined;
-  /** Lines printed before an owner set its handlers (a worker forked ahead of its engine). */
+  /** Lines printed before an owner set its line handler (a worker forked ahead of its engine). */
   #early: [Stream, string[]][] = [];
 
-  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; onMessage?: (w: Worker, msg: FromWorker) => void } = {}) {
+  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler } = {}) {
     this.id = `w${nextId++}`;
-    this.#onMessage = opts.onMessage;
     this.#onLine = opts.onLine;
-    this.child = fork(WORKER_MAIN, [], {
+    this.#child = fork(WORKER_MAIN, [], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       execArgv: [],
@@ -65,7 +69,7 @@ export class Worker {
     });
     for (const stream of ["stdout", "stderr"] as const) {
       const splitter = new LineSplitter({ maxLineBytes: MAX_LOG_LINE_BYTES });
-      const pipe = this.child[stream]!;
+      const pipe = this.#child[stream]!;
       pipe.on("data", (chunk: Buffer) => {
         const lines = splitter.push(chunk);
         if (lines.length) this.#lines(stream, lines);
@@ -76,8 +80,11 @@ export class Worker {
       });
     }
     this.exited = new Promise((resolve) => {
-      this.child.once("exit", (code, signal) => {
+      this.#child.once("exit", (code, signal) => {
         this.#alive = false;
+        // Whatever is left in its group (the worker was killed before it could end its own
+        // children) goes with it.
+        if (this.#child.pid) signalGroup(this.#child.pid, "SIGKILL");
         const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const tail = this.#stderrTail.length ? `\n${this.#stderrTail.join("\n")}` : "";
         for (const w of this.#waiters.values()) w.reject(new WorkerError(`worker ${this.id} ${why}${tail}`));
@@ -87,12 +94,12 @@ export class Worker {
     });
     this.booted = this.#expect("hello");
     this.booted.catch(() => {}); // a spare stopped before it booted is not an error
-    this.child.on("message", (msg: FromWorker) => this.#message(msg));
-    this.child.on("error", () => {}); // reported through "exit"; sending to a dead child emits this
+    this.#child.on("message", (msg: FromWorker) => this.#message(msg));
+    this.#child.on("error", () => {}); // reported through "exit"; sending to a dead child emits this
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.#child.pid;
   }
 
   get alive(): boolean {
@@ -105,14 +112,20 @@ export class Worker {
   }
 
   send(msg: ToWorker, handle?: Socket): boolean {
-    if (!this.#alive || !this.child.connected) return false;
+    if (!this.#alive || !this.#child.connected) return false;
     try {
-      this.child.send(msg, handle as never);
+      this.#child.send(msg, handle as never);
       return true;
     } catch (error) {
       if (isCloneError(error)) throw error; // the caller names the function
       return false;
     }
+  }
+
+  /** Subscribes to the worker's unsolicited messages (results, remote calls); returns the unsubscribe. */
+  onMessage(listener: MessageListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Imports a build and describes its app. */
@@ -129,6 +142,25 @@ export class Worker {
     const ready = this.#expect("ready");
     this.send({ t: "start", fn });
     await ready;
+  }
+
+  /** Runs the loaded app's local entrypoint with `argv`; rejects with its error, or if the worker dies. */
+  async entrypoint(argv: string[]): Promise<unknown> {
+    const id = 0;
+    const done = new Promise<unknown>((resolve, reject) => {
+      const off = this.onMessage((msg) => {
+        if (msg.t !== "result" || msg.id !== id) return;
+        off();
+        if (msg.ok) resolve(msg.value);
+        else reject(Object.assign(new Error(msg.error!.message), { name: msg.error!.name, stack: msg.error!.stack }));
+      });
+      void this.exited.then(() => {
+        off();
+        reject(new WorkerError(`the local entrypoint's worker exited${this.stderrTail ? `:\n${this.stderrTail}` : ""}`));
+      });
+    });
+    this.send({ t: "entrypoint", id, argv });
+    return done;
   }
 
   /** Waits for a reply named `t`, or fails when the worker reports `failed` or dies. */
@@ -152,13 +184,12 @@ export class Worker {
       waiter.resolve(msg);
       return;
     }
-    this.#onMessage?.(this, msg);
+    for (const listener of this.#listeners) listener(msg, this);
   }
 
-  /** Adopts a worker forked before its engine existed: output and messages go to it from now on. */
-  setHandlers(onLine: LineHandler, onMessage: (w: Worker, msg: FromWorker) => void): void {
+  /** Where output lines go from now on; lines printed before are delivered first. */
+  setLineHandler(onLine: LineHandler): void {
     this.#onLine = onLine;
-    this.#onMessage = onMessage;
     for (const [stream, lines] of this.#early.splice(0)) onLine(this, stream, lines);
   }
 
@@ -173,31 +204,50 @@ export class Worker {
 
   /** Signals the worker's whole process group. */
   signal(sig: NodeJS.Signals): void {
-    if (!this.#alive || !this.child.pid) return;
-    try {
-      process.kill(-this.child.pid, sig);
-    } catch {
-      // The group is gone already.
-    }
+    if (!this.#alive || !this.#child.pid) return;
+    signalGroup(this.#child.pid, sig);
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  /** SIGKILL to the worker, its group and every process below it, now. */
+  kill(): void {
+    if (!this.#alive || !this.#child.pid) return;
+    const tree = processTree(this.#child.pid);
+    signalGroup(this.#child.pid, "SIGKILL");
+    signalMembers(tree, "SIGKILL");
+  }
+
+  /**
+   * SIGTERM to the worker and every process below it, SIGKILL after `graceMs`; resolves once
+   * the worker has exited and nothing it started is left.
+   */
   async stop(graceMs: number): Promise<void> {
-    if (!this.#alive) return;
-    this.signal("SIGTERM");
-    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-    this.child.stdout?.destroy();
-    this.child.stderr?.destroy();
+    if (this.#alive && this.#child.pid) {
+      // Taken while the worker lives: once it is gone, its children belong to init.
+      const tree = processTree(this.#child.pid);
+      const deadline = Date.now() + graceMs;
+      this.signal("SIGTERM");
+      signalMembers(tree, "SIGTERM");
+      const timer = setTimeout(() => this.kill(), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+      while (stillAlive(tree).length && Date.now() < deadline) await sleep(20);
+      signalMembers(tree, "SIGKILL");
+    }
+    this.#child.stdout?.destroy();
+    this.#child.stderr?.destroy();
   }
 
-  /** Lets in-flight requests finish, then exits; SIGKILL if it is not gone after `graceMs`. */
+  /**
+   * Lets in-flight requests finish within `graceMs`, then the worker exits (ending what it
+   * started itself); SIGKILL to all of it if it is not gone a second after.
+   */
   async drain(graceMs: number, closeIdle = false): Promise<void> {
     if (!this.#alive) return;
     this.send({ t: "drain", graceMs, closeIdle });
-    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs + 1000);
+    const timer = setTimeout(() => this.kill(), graceMs + 1000);
     await this.exited;
     clearTimeout(timer);
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -51,7 +51,6 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
       ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
       serveWeb: true,
       spares: 1,
-      drainGraceMs: 10_000,
     },
   });
   const engine = host.engine;

@@ -24,9 +24,6 @@ export interface StartOptions {
   hasInput: boolean;
 }
 
-/** How long in-flight work may take after SIGTERM (Kubernetes' default grace is 30 s). */
-const STOP_GRACE_MS = 25_000;
-
 /**
  * `nodal start`: the app's engine in the foreground, as a container runs it — the same
  * AppHost and Engine as serve and deploy, with no registry, supervisor or watcher. Logs are
@@ -58,7 +55,6 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       ...(opts.only ? { only: opts.only } : {}),
       spares: 0,
       adoptSpares: [first],
-      drainGraceMs: STOP_GRACE_MS,
     },
   });
   const cleanup = async () => {
@@ -83,7 +79,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     const force = () => void host.engine.stop(0);
     process.once("SIGTERM", force);
     process.once("SIGINT", force);
-    await host.stop(STOP_GRACE_MS);
+    await host.stop(); // each function's work in flight gets its timeout (the export sets the pod's grace to match)
     health.close();
     return 0;
   } catch (error) {

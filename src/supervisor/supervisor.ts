@@ -56,7 +56,6 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
       // No idle spare once running: it would cost a deployed app ~55 MB for a faster redeploy.
       // The worker main.ts forked ahead is the only one, and it serves the first version.
       spares: 0,
-      drainGraceMs: 10_000,
       adoptSpares: early,
     },
     // A redeploy or rollback swaps to a stored version without dropping a request.
@@ -72,17 +71,24 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
 /** Made by "inspect". */
 let host: AppHost | undefined;
 let early: Worker;
-const stop = () => {
-  if (!host) early.child.kill("SIGKILL");
-  void (host?.stop(10_000) ?? Promise.resolve()).then(() => process.exit(0));
+let stopping = false;
+/**
+ * Work in flight finishes within its function's timeout, or `capMs` (`app stop --grace`) when
+ * that is shorter. A second signal does not wait for anything.
+ */
+const stop = (capMs?: number) => {
+  if (!host) early.kill();
+  if (stopping) return void host?.engine.stop(0);
+  stopping = true;
+  void (host?.stop(capMs) ?? Promise.resolve()).then(() => process.exit(0));
 };
 let committed = false;
 
 /** Called by main.ts with the worker it forked first and the messages that came meanwhile. */
 export function runSupervisor(first: Worker, onMessage: (handler: (msg: ToSupervisor) => void) => void): void {
   early = first;
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  process.on("SIGTERM", () => stop());
+  process.on("SIGINT", () => stop());
   process.on("SIGHUP", () => {}); // the terminal closing is not our business
   process.on("disconnect", () => {
     // The deploying CLI left: after "go" that is the plan; before it, nobody will ever say "go".
