@@ -6,6 +6,7 @@ import { FrontDoor } from "./front-door.js";
 import { CallCutOffError, FunctionPool, retryDelaySec, type CallOptions } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
 import { maskSecrets, secretNeedles } from "./lines.js";
+import { storedSecretValues } from "../registry/secrets.js";
 import type { FromWorker } from "./protocol.js";
 import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
@@ -94,6 +95,12 @@ export class Engine {
   /** Every live worker, whatever it does (a forced stop kills them all). */
   #all = new Set<Worker>();
   #secrets: string[] = [];
+  /**
+   * Masking per worker. A worker loading a version holds its output (`held`) until the load
+   * says which secrets that version declares: what its module's top level or a factory prints
+   * is masked with them, before any line is written. Then `needles` are its own.
+   */
+  #masks = new WeakMap<Worker, { needles: string[]; held?: { stream: Stream; lines: string[]; time: Date }[] }>();
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #web = new Map<string, WebState>();
@@ -177,15 +184,11 @@ export class Engine {
   #adopt(worker: Worker): Worker {
     this.#all.add(worker);
     void worker.exited.then(() => this.#all.delete(worker));
-    worker.setLineHandler((w, stream, lines) =>
-      this.opts.onLog({
-        time: new Date(),
-        function: w.fn ?? "app",
-        worker: w.label ?? w.id,
-        stream,
-        lines: this.#secrets.length ? lines.map((l) => maskSecrets(l, this.#secrets)) : lines,
-      }),
-    );
+    worker.setLineHandler((w, stream, lines) => {
+      const mask = this.#masks.get(w);
+      if (mask?.held) return void mask.held.push({ stream, lines, time: new Date() });
+      this.#emit(w, stream, lines, mask?.needles ?? this.#secrets, new Date());
+    });
     worker.onMessage((msg, w) => this.#onWorkerMessage(w, msg));
     return worker;
   }
@@ -346,8 +349,28 @@ export class Engine {
     }
   }
 
+  #emit(w: Worker, stream: Stream, lines: string[], needles: string[], time: Date): void {
+    this.opts.onLog({ time, function: w.fn ?? "app", worker: w.label ?? w.id, stream, lines: needles.length ? lines.map((l) => maskSecrets(l, needles)) : lines });
+  }
+
+  /** Loads a build in a worker, its output held until the version's secrets are known (see `#masks`). */
   async #load(worker: Worker, build: BuildOutput, env: Record<string, string>): Promise<AppManifest> {
-    return worker.load(build.file, this.opts.file, this.opts.selector, env);
+    const mask: { needles: string[]; held?: { stream: Stream; lines: string[]; time: Date }[] } = { needles: this.#secrets, held: [] };
+    this.#masks.set(worker, mask);
+    const release = (needles: string[]) => {
+      mask.needles = needles;
+      for (const h of mask.held!.splice(0)) this.#emit(worker, h.stream, h.lines, needles, h.time);
+      mask.held = undefined;
+    };
+    try {
+      const manifest = await worker.load(build.file, this.opts.file, this.opts.selector, env);
+      release(secretNeedles(manifest.functions.flatMap((f) => f.secretValues)));
+      return manifest;
+    } catch (error) {
+      // The version never said what it declares: mask with every secret this machine stores.
+      release(secretNeedles([...this.#secrets, ...storedSecretValues()]));
+      throw error;
+    }
   }
 
   #nextPortHint(): number {

@@ -3,13 +3,14 @@
  * `{ name, values, createdAt, updatedAt }`, mode 0600 in a 0700 directory (`Secret.fromName`
  * reads `values`). Nothing here returns values to a caller that prints: `SecretInfo` has keys only.
  */
-import { chmodSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { InvalidError } from "../sdk/errors.js";
 import { checkName, isValidName } from "../sdk/names.js";
 import { secretFile } from "../sdk/secret.js";
 import { fsyncDirSync, writeFileAtomicSync } from "./atomic.js";
-import { homeDir } from "./home.js";
+import { homeDir, nodalHome } from "./home.js";
 
 /** What may be shown of a secret. */
 export interface SecretInfo {
@@ -96,4 +97,23 @@ export function notFound(name: string): UserError {
 
 function alreadyExists(name: string): UserError {
   return new UserError("E_ALREADY_EXISTS", `secret "${name}" already exists; pass --force to replace it`);
+}
+
+/**
+ * Every value of every stored secret, for masking only: the engine masks output of an app
+ * that failed to load (and so never said which secrets it declares) with all of them.
+ */
+export function storedSecretValues(): string[] {
+  const values: string[] = [];
+  // A container (`nodal start`) has no store: its secrets are in the environment.
+  if (process.env.NODAL_SECRETS_SOURCE === "env" || !existsSync(join(nodalHome(), "secrets"))) return values;
+  for (const { name } of listInfos()) {
+    try {
+      const record = JSON.parse(readFileSync(secretFile(name), "utf8")) as { values?: Record<string, string> };
+      values.push(...Object.values(record.values ?? {}).filter((v) => typeof v === "string" && v.length >= 4));
+    } catch {
+      // Unreadable or removed meanwhile: nothing to mask from it.
+    }
+  }
+  return values;
 }

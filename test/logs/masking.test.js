@@ -40,3 +40,36 @@ test("a multi-line secret (a PEM key) and the JSON-escaped form of a value never
     assert.ok(!all.includes(secret), `${secret} in the log`);
   }
 });
+
+const early = (token) => `
+import { App, Secret } from "nodal";
+export const app = new App("early");
+const keys = Secret.fromName("early-keys");
+console.log("top level sees " + process.env.EARLY_TOKEN);
+export const api = app.webApp({ secrets: [keys] }, () => {
+  console.log("factory sees " + process.env.EARLY_TOKEN);
+  return (_req, res) => res.end("ok");
+});
+export const version = "${token}";
+`;
+
+test("lines printed before a version is live (module top level, web factory) are masked: first deploy, redeploy, after a rotation", async (t) => {
+  const box = sandbox(t, { "app.ts": early("v1") });
+  assert.equal((await box.run(["secret", "create", "early-keys", "EARLY_TOKEN=tok-first-5f1c"])).code, 0);
+  const first = await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 });
+  assert.equal(first.code, 0, first.stderr);
+  box.write({ "app.ts": early("v2") });
+  assert.equal((await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 })).code, 0);
+  assert.equal((await box.run(["secret", "create", "early-keys", "EARLY_TOKEN=tok-second-8a2d", "--force"])).code, 0);
+  const rolled = await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 });
+  assert.match(rolled.stdout, /rolled over/);
+  // And a version that fails to load after reading a secret: masked with every stored value.
+  box.write({ "app.ts": early("v3") + `\nthrow new Error("no: " + process.env.EARLY_TOKEN);\n` });
+  const failed = await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 });
+  assert.equal(failed.code, 1);
+  const logs = (await box.run(["app", "logs", "early", "-n", "1000"])).stdout;
+  // v1, v2 and the rollover each load the app with its secrets (v3 too, before it throws).
+  assert.ok((logs.match(/top level sees \*\*\*/g) ?? []).length >= 4, logs);
+  assert.ok((logs.match(/factory sees \*\*\*/g) ?? []).length >= 3, logs);
+  assert.doesNotMatch(logs, /tok-first-5f1c|tok-second-8a2d/);
+});
