@@ -303,7 +303,9 @@ export class Engine {
           if (pinned === undefined && preferred !== undefined) {
             door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);
           }
-          door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined);
+          door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined).catch((error: unknown) => {
+            throw portHint(error, spec.port !== undefined ? `change \`port: ${spec.port}\` of "${spec.name}" in ${this.opts.file}` : pinned !== undefined ? "pass another --port" : undefined);
+          });
           opened.push(door);
           this.#doors.set(spec.name, door);
           this.#retiredPorts.delete(spec.name);
@@ -353,23 +355,32 @@ export class Engine {
     this.opts.onLog({ time, function: w.fn ?? "app", worker: w.label ?? w.id, stream, lines: needles.length ? lines.map((l) => maskSecrets(l, needles)) : lines });
   }
 
-  /** Loads a build in a worker, its output held until the version's secrets are known (see `#masks`). */
+  /**
+   * Loads a build in a worker, its output held until the version's secrets are known (see
+   * `#masks`). A load that takes long (a module awaiting a connection) does not hide its output
+   * for long: after `HOLD_MAX_MS` it flows, masked with every secret known here — the live
+   * version's and every stored one's.
+   */
   async #load(worker: Worker, build: BuildOutput, env: Record<string, string>): Promise<AppManifest> {
     const mask: { needles: string[]; held?: { stream: Stream; lines: string[]; time: Date }[] } = { needles: this.#secrets, held: [] };
     this.#masks.set(worker, mask);
     const release = (needles: string[]) => {
       mask.needles = needles;
-      for (const h of mask.held!.splice(0)) this.#emit(worker, h.stream, h.lines, needles, h.time);
+      for (const h of mask.held?.splice(0) ?? []) this.#emit(worker, h.stream, h.lines, needles, h.time);
       mask.held = undefined;
     };
+    const everyKnown = () => secretNeedles([...this.#secrets, ...storedSecretValues()]);
+    const timer = setTimeout(() => release(everyKnown()), HOLD_MAX_MS);
     try {
       const manifest = await worker.load(build.file, this.opts.file, this.opts.selector, env);
       release(secretNeedles(manifest.functions.flatMap((f) => f.secretValues)));
       return manifest;
     } catch (error) {
       // The version never said what it declares: mask with every secret this machine stores.
-      release(secretNeedles([...this.#secrets, ...storedSecretValues()]));
+      release(everyKnown());
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -578,6 +589,15 @@ export class Engine {
     })();
     return this.#stopped;
   }
+}
+
+/** How long a loading worker's output may be held back for masking (see `#load`). */
+const HOLD_MAX_MS = 1000;
+
+/** A port error, its hint saying where the port was asked for (the app file's `port:`, or `--port`). */
+function portHint(error: unknown, where: string | undefined): unknown {
+  if (!(error instanceof UserError) || error.code !== "E_PORT_IN_USE" || !where) return error;
+  return new UserError(error.code, error.message, `${where}, or stop what holds it (\`nodal app list\` shows nodal's own apps)`);
 }
 
 /** A function's timeout: how long its work in flight may take to finish when its worker retires. */

@@ -71,7 +71,7 @@ export class FrontDoor {
           error.code === "EADDRINUSE"
             ? `port ${p} on ${host} is in use (wanted by web function "${fn}")`
             : `cannot listen on ${host}:${p} for web function "${fn}": ${error.message}`,
-          `pass another --port, or stop what holds it (\`nodal app list\` shows nodal's own apps)`,
+          `stop what holds it (\`nodal app list\` shows nodal's own apps)`,
         );
       }
     }

@@ -64,7 +64,9 @@ test("a pinned port in use is the user's error on a first deploy", async (t) => 
   const box = sandbox(t, { "app.ts": `${header}export const web = app.webEndpoint({ port: ${port} }, async () => ({}));\n` });
   const res = await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 });
   assertUserError(res, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
-  assert.match(res.stderr, /^Hint: /m);
+  // deploy has no --port: the hint points at the file's port: instead.
+  assert.match(res.stderr, new RegExp(`^Hint: change \`port: ${port}\` of "web" in app\\.ts, or stop what holds it`, "m"));
+  assert.doesNotMatch(res.stderr, /--port/);
   await waitUntil(() => pidsWithHome(box.home).length === 0, { what: "the failed supervisor to exit" });
 });
 
