@@ -153,11 +153,11 @@ export class Engine {
     return Math.max(0, ...(this.#current?.manifest.functions ?? []).map((f) => f.timeoutSec * 1000));
   }
 
-  /** True once a version is live and every web function it serves has a worker running. */
+  /** True once a version is live and every web function it serves has a worker up (none restarting). */
   get ready(): boolean {
     const version = this.#current;
     if (!version || this.#stopping) return false;
-    return [...version.web.values()].every((workers) => workers.some((w) => w.alive));
+    return [...version.web].every(([fn, workers]) => this.#webState(fn).health.state === "ready" && workers.some((w) => w.alive));
   }
 
   /** Every live worker of the current version, with the function it serves (spares excluded). */

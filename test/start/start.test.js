@@ -117,3 +117,33 @@ test("start reads secrets from the environment: a missing required key is the us
   assert.match(pod.stderr, /secret "pod-keys" is missing required key POD_TOKEN; the environment must hold it/);
   assert.doesNotMatch(pod.stderr, /looks like a bug/);
 });
+
+test("a worker that crashes inside start is restarted; /readyz is 503 until it serves again", async (t) => {
+  const marker = "broken";
+  const box = sandbox(t, {
+    "app.ts": `
+import { existsSync } from "node:fs";
+import { App } from "nodal";
+if (existsSync(${JSON.stringify(marker)})) throw new Error("marker present");
+export const app = new App("phoenix-pod");
+export const api = app.webApp({}, () => (req, res) => { if (req.url === "/crash") process.exit(3); res.end("up"); });
+`,
+  });
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)], { env: { NODAL_NO_WORKER_WAIT_MS: "200" } });
+  const readyz = async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status;
+  await waitUntil(async () => (await readyz()) === 200, { what: "ready" });
+  box.write({ [marker]: "" });
+  await request(`http://127.0.0.1:${port}/crash`).catch(() => {});
+  // Its restarts fail while the marker is there: not ready, and alive all along.
+  await waitUntil(async () => (await readyz()) === 503, { what: "not ready" });
+  assert.equal((await request(`http://127.0.0.1:${health}/livez`)).status, 200);
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).status, 503);
+  const { rmSync } = await import("node:fs");
+  rmSync(`${box.dir}/${marker}`);
+  await waitUntil(async () => (await readyz()) === 200, { timeoutMs: 30_000, what: "ready again" });
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).body, "up");
+  pod.signal("SIGTERM");
+  assert.equal(await pod.exit(10_000), 0);
+  assert.ok(records(pod.stdout).some((r) => /exited with code 3/.test(r.line)), pod.stdout);
+});
