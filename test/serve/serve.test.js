@@ -71,12 +71,13 @@ test("reloads on edits of the app file, an imported module and an atomic save; s
   // identical save's events (a file's events arrive in order), so a reload it caused would
   // have shown by then.
   mark = proc.output.length;
+  const stdoutMark = proc.stdout.length;
   box.write({ "app.ts": expressApp("v5") });
   box.write({ "lib.ts": lib("-lib2") });
   await proc.waitFor(/reloaded v6 in \d+ ms \(changed: lib\.ts\)/, { from: mark });
   box.write({ "app.ts": expressApp("v7") });
   await proc.waitFor(/reloaded v7 in \d+ ms \(changed: app\.ts\)/, { from: mark });
-  assert.deepEqual(proc.output.slice(mark).match(/reloaded v\d+|nothing to reload/g), ["reloaded v6", "reloaded v7"], proc.output.slice(mark));
+  assert.deepEqual(proc.stdout.slice(stdoutMark).match(/reloaded v\d+|nothing to reload/g), ["reloaded v6", "reloaded v7"], proc.output);
   assert.deepEqual(await getJSON(urls.api), { reply: "v7-lib2" });
 });
 
