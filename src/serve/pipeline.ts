@@ -144,7 +144,7 @@ export class ServePipeline {
         if (event.signal && !this.#forced) {
           this.#forced = true;
           this.#stages.kill();
-          lifecycle(`${event.signal} received again; workers killed`);
+          lifecycle(`${event.signal} received while stopping; workers killed`);
           this.#end({ code: exitCode(event.signal), forced: true });
         }
         return;
