@@ -20,6 +20,12 @@ const MAX_WAIT_MS = 100;
  * file once after that window catches it.
  */
 const RECHECK_MS = 60;
+/**
+ * Linux stamps mtime from a coarse clock (a tick, up to ~4 ms, behind the real time), so a
+ * write just after a build started can carry an mtime just before it. Erring this much
+ * towards "changed" costs at most one identical rebuild.
+ */
+const MTIME_SLACK_MS = 10;
 
 /**
  * Watches exactly the files a build read (esbuild's metafile inputs) and reports real changes:
@@ -77,7 +83,7 @@ export class Watcher {
     if (builtAt !== undefined && this.#watcher) {
       const since = Date.now() - (performance.now() - builtAt);
       for (const f of fresh) {
-        if (mtimeOf(f) >= since - 1) {
+        if (mtimeOf(f) >= since - MTIME_SLACK_MS) {
           this.#hashes.set(f, "unknown");
           this.#queue(f);
         }
