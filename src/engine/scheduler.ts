@@ -1,4 +1,5 @@
 import { nodeCrypto } from "../lazy.js";
+import { NODAL_DIST } from "../paths.js";
 import type { AppManifest, ScheduleSpec } from "../loader/manifest.js";
 import { nextRun } from "./schedule-time.js";
 
@@ -179,8 +180,12 @@ export class Scheduler {
   }
 }
 
-/** The first `at …` lines of an error's stack (the remote one, for an error from a worker). */
+/**
+ * The first `at …` lines of an error's stack (the remote one, for an error from a worker):
+ * the app's own frames, not those of the worker that called it or of Node's internals.
+ */
 function framesOf(error: Error): string[] {
-  const lines = (error.stack ?? "").split("\n").map((l) => l.trim());
-  return lines.filter((l) => l.startsWith("at ")).slice(0, LOGGED_FRAMES);
+  const frames = (error.stack ?? "").split("\n").map((l) => l.trim()).filter((l) => l.startsWith("at "));
+  const apps = frames.filter((f) => !f.includes(NODAL_DIST) && !/\(node:|at node:/.test(f));
+  return (apps.length > 0 ? apps : frames).slice(0, LOGGED_FRAMES);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Scheduler } from "../../dist/modules/engine/scheduler.js";
 
 /** A clock whose time moves only when the test says: `advance` fires due timers in order. */
@@ -150,7 +151,13 @@ test("a failed run is recorded with its message and logs the first frames of its
   s.update(manifest(period("bad", 60)), true);
   const pending = s.fireNow("bad");
   const error = new Error("db down");
-  error.stack = ["Error: db down", ...Array.from({ length: 8 }, (_, i) => `    at step${i} (/srv/app/app.ts:${i + 1}:3)`)].join("\n");
+  const worker = fileURLToPath(new URL("../../dist/engine/worker-main.js", import.meta.url));
+  error.stack = [
+    "Error: db down",
+    ...Array.from({ length: 8 }, (_, i) => `    at step${i} (/srv/app/app.ts:${i + 1}:3)`),
+    `    at call (file://${worker}:241:58)`,
+    "    at process.emit (node:events:524:28)",
+  ].join("\n");
   host.calls[0].reject(error);
   const run = await pending;
   assert.equal(run.outcome, "failure");
@@ -158,9 +165,18 @@ test("a failed run is recorded with its message and logs the first frames of its
   const lines = host.logs.map((l) => l.line);
   assert.equal(lines[1], `run ${run.id} failure in 0 ms: db down`);
   assert.deepEqual(lines.slice(2), [0, 1, 2, 3, 4].map((i) => `    at step${i} (/srv/app/app.ts:${i + 1}:3)`));
+  assert.equal(lines.length, 7);
+
+  // The worker's and Node's own frames are left out; with no frame of the app's, they are all there is.
+  const internal = s.fireNow("bad");
+  const bare = new Error("x");
+  bare.stack = `Error: x\n    at call (file://${worker}:241:58)\n    at process.emit (node:events:524:28)`;
+  host.calls[1].reject(bare);
+  await internal;
+  assert.deepEqual(host.logs.slice(-2).map((l) => l.line), [`    at call (file://${worker}:241:58)`, "    at process.emit (node:events:524:28)"]);
 
   const timeout = s.fireNow("bad");
-  host.calls[1].reject(Object.assign(new Error("timed out"), { name: "FunctionTimeoutError" }));
+  host.calls[2].reject(Object.assign(new Error("timed out"), { name: "FunctionTimeoutError" }));
   assert.equal((await timeout).outcome, "timeout");
 });
 
