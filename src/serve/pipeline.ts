@@ -2,9 +2,8 @@ import { constants } from "node:os";
 import { dirname, relative, resolve } from "node:path";
 import type { Activation, Version } from "../engine/engine.js";
 import { BuildError, type BuildOutput } from "../loader/build.js";
-import { lifecycle, style } from "../ui/output.js";
+import { style } from "../ui/output.js";
 import type { Round, ServeEvent } from "./events.js";
-import { printUrls } from "./print.js";
 
 /** The stages a session drives. Each reports back through `dispatch`; a test may pass fakes. */
 export interface Stages {
@@ -23,6 +22,8 @@ export interface Stages {
   };
   /** Kills every worker now, waiting for nothing (a forced stop). */
   kill(): void;
+  /** Where the session's lines go: lifecycle lines (errors to stderr) and the URL list. */
+  print: { line(message: string, error?: boolean): void; urls(urls: Record<string, string>, functionCount: number): void };
 }
 
 /** How a session ended. */
@@ -88,7 +89,7 @@ export class ServePipeline {
   dispatch(event: ServeEvent): void {
     this.#queue = this.#queue
       .then(() => this.#handle(event))
-      .catch((error: Error) => lifecycle(`${style("red", "error")} while handling "${event.type}": ${error.stack ?? error.message}`, process.stderr));
+      .catch((error: Error) => this.#stages.print.line(`${style("red", "error")} while handling "${event.type}": ${error.stack ?? error.message}`, true));
   }
 
   async #handle(event: ServeEvent): Promise<void> {
@@ -107,7 +108,7 @@ export class ServePipeline {
         if (event.build.hash === this.#current.build.hash) {
           this.#answered(event.round);
           await watcher.setFiles(event.build.inputs, event.round.builtAt);
-          lifecycle(`${names(event.round)} changed; the build is identical, nothing to reload`);
+          this.#stages.print.line(`${names(event.round)} changed; the build is identical, nothing to reload`);
           return this.#next();
         }
         return this.#swap(event.round, event.build);
@@ -129,9 +130,9 @@ export class ServePipeline {
         // Watch what this version imports before saying it is live.
         await watcher.setFiles(version.build.inputs, event.round.builtAt);
         const ms = Math.round(performance.now() - event.round.since);
-        lifecycle(`reloaded ${style("green", `v${version.n}`)} in ${ms} ms (changed: ${names(event.round)})`);
+        this.#stages.print.line(`reloaded ${style("green", `v${version.n}`)} in ${ms} ms (changed: ${names(event.round)})`);
         this.#stages.host.system(`reloaded v${version.n} (changed: ${names(event.round)})`);
-        if (event.urlsChanged) printUrls(event.activation.urls, version.manifest.functions.length);
+        if (event.urlsChanged) this.#stages.print.urls(event.activation.urls, version.manifest.functions.length);
         return this.#next();
       }
       case "swap-failed":
@@ -144,7 +145,7 @@ export class ServePipeline {
         if (event.signal && !this.#forced) {
           this.#forced = true;
           this.#stages.kill();
-          lifecycle(`${event.signal} received while stopping; workers killed`);
+          this.#stages.print.line(`${event.signal} received while stopping; workers killed`);
           this.#end({ code: exitCode(event.signal), forced: true });
         }
         return;
@@ -187,13 +188,13 @@ export class ServePipeline {
   #stop(signal: NodeJS.Signals | undefined): void {
     this.#state = "stopping";
     this.#signal = signal;
-    lifecycle(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
+    this.#stages.print.line(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
     const { watcher, host } = this.#stages;
     void (async () => {
       await watcher.close();
       await host.stop(STOP_GRACE_MS);
     })()
-      .catch((error: Error) => lifecycle(`${style("red", "stop failed")}: ${error.message}`, process.stderr))
+      .catch((error: Error) => this.#stages.print.line(`${style("red", "stop failed")}: ${error.message}`, true))
       .finally(() => this.dispatch({ type: "stopped" }));
   }
 
@@ -204,7 +205,7 @@ export class ServePipeline {
   }
 
   #failed(round: Round, error: Error): void {
-    lifecycle(`${style("red", "reload failed")} (still serving v${this.#current.n}; changed: ${names(round)}):\n${error.message}`, process.stderr);
+    this.#stages.print.line(`${style("red", "reload failed")} (still serving v${this.#current.n}; changed: ${names(round)}):\n${error.message}`, true);
   }
 }
 

@@ -68,7 +68,8 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
 
   const current = host.engine.current!;
   const watcher = new Watcher((files) => pipeline.dispatch({ type: "changed", files }), { dir: dirname(builder.entry), names: PACKAGE_FILES });
-  const pipeline = new ServePipeline({ watcher, builder, host, kill: () => killChildren() }, current);
+  const print = { line: (message: string, error?: boolean) => lifecycle(message, error ? process.stderr : process.stdout), urls: printUrls };
+  const pipeline = new ServePipeline({ watcher, builder, host, kill: () => killChildren(), print }, current);
   await watcher.setFiles(current.build.inputs);
   // Listening before "ready" is printed: whoever reads that line may signal at once. Every
   // signal goes to the pipeline: the first stops, a second while stopping forces.
