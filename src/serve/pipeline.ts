@@ -89,7 +89,11 @@ export class ServePipeline {
   dispatch(event: ServeEvent): void {
     this.#queue = this.#queue
       .then(() => this.#handle(event))
-      .catch((error: Error) => this.#stages.print.line(`${style("red", "error")} while handling "${event.type}": ${error.stack ?? error.message}`, true));
+      .catch((error: Error) => {
+        // Only the watcher can throw here (setFiles): say so, and go on rather than stall.
+        this.#stages.print.line(`${style("red", "error")} while handling "${event.type}": ${error.stack ?? error.message}`, true);
+        if (this.#state === "building" || this.#state === "swapping") this.#next();
+      });
   }
 
   async #handle(event: ServeEvent): Promise<void> {

@@ -206,3 +206,22 @@ test("`nodal app stop` twice is one graceful stop, exit 0", async () => {
   assert.deepEqual(await p.ended, { code: 0, forced: false });
   assert.deepEqual(s.lines, ["stop requested; stopping"]);
 });
+
+test("a watcher that fails after a swap is reported, and the next change still reloads", async () => {
+  const { s, p } = started();
+  s.watcher.setFiles = async () => {
+    throw new Error("ENOSPC: System limit for number of file watchers reached");
+  };
+  p.dispatch({ type: "changed", files: [file("app.ts")] });
+  await drained();
+  s.builds[0].resolve(build("h2"));
+  await drained();
+  s.swaps[0].resolve({ version: version(2, "h2"), urls: {}, ms: 1 });
+  await drained();
+  assert.equal(p.state, "idle");
+  assert.match(s.lines[0], /^stderr: error while handling "swapped": Error: ENOSPC/);
+  p.dispatch({ type: "changed", files: [file("app.ts")] });
+  await drained();
+  assert.equal(s.builds.length, 2);
+  assert.equal(p.state, "building");
+});
