@@ -11,8 +11,6 @@ import { ServePipeline } from "./pipeline.js";
 import { printRecord, printUrls } from "./print.js";
 import { Watcher } from "./watcher.js";
 
-export { printRecord } from "./print.js";
-
 export interface ServeOptions {
   host: string;
   /** Run the app's schedules too, as `modal serve` does (`--no-schedules` turns them off). */
