@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
+import { controlSocketPath } from "../engine/control.js";
 import { AppHost } from "../engine/host.js";
 import { Builder } from "../loader/build.js";
 import type { Target } from "../loader/target.js";
@@ -80,7 +81,10 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   const ending = await pipeline.ended;
   if (ending.forced) {
     // The graceful stop is still pending, and may never end: record the stop ourselves.
-    if (host.record) saveApp({ ...host.record, state: "stopped", stoppedAt: new Date().toISOString() });
+    if (host.record) {
+      rmSync(controlSocketPath(host.record.id), { force: true });
+      saveApp({ ...host.record, state: "stopped", stoppedAt: new Date().toISOString() });
+    }
   } else {
     await builder.dispose();
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import { pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
@@ -41,6 +42,8 @@ test("a second SIGINT while stopping kills the workers and their children at onc
   const [rec] = JSON.parse((await box.run(["app", "list", "--json"])).stdout);
   assert.equal(rec.state, "stopped");
   assert.ok(rec.stoppedAt);
+  const sockets = readdirSync(box.home, { recursive: true }).filter((f) => f.endsWith(".sock"));
+  assert.deepEqual(sockets, [], "its control socket is gone");
 });
 
 test("`nodal app stop` then SIGINT: the signal forces the stop the request began", async (t) => {
