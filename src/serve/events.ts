@@ -23,7 +23,7 @@ export type ServeEvent =
   | { type: "swapped"; round: Round; activation: Activation; urlsChanged: boolean }
   /** The round's version did not load or start; the previous one keeps serving. */
   | { type: "swap-failed"; round: Round; error: Error }
-  /** A signal, or `nodal app stop` (no signal), asks the session to stop. */
-  | { type: "stop"; signal: NodeJS.Signals | undefined }
+  /** A signal, or `nodal app stop` (no signal, maybe a `--grace` cap), asks the session to stop. */
+  | { type: "stop"; signal: NodeJS.Signals | undefined; capMs?: number }
   /** The graceful stop finished: the watcher closed, the host stopped. */
   | { type: "stopped" };

@@ -16,7 +16,8 @@ export interface Stages {
   builder: { readonly entry: string; build(): Promise<BuildOutput> };
   host: {
     activate(build: BuildOutput, version: number): Promise<Activation>;
-    stop(graceMs: number): Promise<void>;
+    /** Work in flight gets at most `capMs` to finish. */
+    stop(capMs: number): Promise<void>;
     system(line: string): void;
     readonly engine: { readonly urls: Record<string, string> };
   };
@@ -34,7 +35,7 @@ export interface Ending {
   forced: boolean;
 }
 
-/** How long a graceful stop lets in-flight requests and runs finish. */
+/** At most how long a graceful stop lets work in flight finish (`app stop --grace` may say less). */
 const STOP_GRACE_MS = 3000;
 
 type State = "idle" | "building" | "swapping" | "stopping";
@@ -145,7 +146,7 @@ export class ServePipeline {
         this.#failed(event.round, event.error);
         return this.#next();
       case "stop":
-        if (this.#state !== "stopping") return this.#stop(event.signal);
+        if (this.#state !== "stopping") return this.#stop(event.signal, Math.min(event.capMs ?? Infinity, STOP_GRACE_MS));
         if (event.signal && !this.#forced) {
           this.#forced = true;
           this.#stages.kill();
@@ -189,14 +190,14 @@ export class ServePipeline {
     else this.#state = "idle";
   }
 
-  #stop(signal: NodeJS.Signals | undefined): void {
+  #stop(signal: NodeJS.Signals | undefined, capMs: number): void {
     this.#state = "stopping";
     this.#signal = signal;
     this.#stages.print.line(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
     const { watcher, host } = this.#stages;
     void (async () => {
       await watcher.close();
-      await host.stop(STOP_GRACE_MS);
+      await host.stop(capMs);
     })()
       .catch((error: Error) => this.#stages.print.line(`${style("red", "stop failed")}: ${error.message}`, true))
       .finally(() => this.dispatch({ type: "stopped" }));

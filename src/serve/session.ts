@@ -75,7 +75,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   const onSignal = (signal: NodeJS.Signals) => pipeline.dispatch({ type: "stop", signal });
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  host.onStopRequested = () => pipeline.dispatch({ type: "stop", signal: undefined });
+  host.onStopRequested = (capMs) => pipeline.dispatch({ type: "stop", signal: undefined, ...(capMs !== undefined ? { capMs } : {}) });
   lifecycle(`ready in ${Math.round(performance.now() - started)} ms; watching ${current.build.inputs.length} file(s) for changes`);
 
   const ending = await pipeline.ended;

@@ -47,9 +47,9 @@ function fakeStages() {
         s.swaps.push({ build: b, n, ...d });
         return d.promise;
       },
-      stop: (graceMs) => {
+      stop: (capMs) => {
         const d = deferred();
-        s.stops.push({ graceMs, ...d });
+        s.stops.push({ capMs, ...d });
         return d.promise;
       },
       system: (line) => s.system.push(line),
@@ -168,7 +168,7 @@ test("a stop closes the watcher and stops the host with a grace period; changes 
   await drained();
   assert.equal(p.state, "stopping");
   assert.equal(s.closed, true);
-  assert.deepEqual(s.stops.map((x) => x.graceMs), [3000]);
+  assert.deepEqual(s.stops.map((x) => x.capMs), [3000]);
   p.dispatch({ type: "changed", files: [file("app.ts")] });
   await drained();
   assert.equal(s.builds.length, 0);
@@ -195,13 +195,13 @@ test("a second signal while stopping kills the workers and ends now; what finish
   assert.deepEqual(s.lines, ["SIGINT received; stopping (press Ctrl-C again to force)", "SIGINT received while stopping; workers killed"]);
 });
 
-test("`nodal app stop` twice is one graceful stop, exit 0", async () => {
+test("`nodal app stop` twice is one graceful stop, exit 0; its --grace caps the wait", async () => {
   const { s, p } = started();
-  p.dispatch({ type: "stop", signal: undefined });
+  p.dispatch({ type: "stop", signal: undefined, capMs: 500 });
   p.dispatch({ type: "stop", signal: undefined });
   await drained();
   assert.equal(s.killed, 0);
-  assert.equal(s.stops.length, 1);
+  assert.deepEqual(s.stops.map((x) => x.capMs), [500]);
   s.stops[0].resolve();
   assert.deepEqual(await p.ended, { code: 0, forced: false });
   assert.deepEqual(s.lines, ["stop requested; stopping"]);
