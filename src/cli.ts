@@ -6,7 +6,9 @@ import { commands, groups } from "./commands/index.js";
 import { UsageError, UserError } from "./errors.js";
 import { codeFrame } from "./ui/code-frame.js";
 import { style } from "./ui/output.js";
-import { stderr } from "./ui/stdio.js";
+import { OutputClosedError, stderr, stdout } from "./ui/stdio.js";
+
+export { setOutput } from "./ui/stdio.js";
 
 const pkg = JSON.parse(readFileSync(join(NODAL_ROOT, "package.json"), "utf8")) as { version: string };
 
@@ -16,7 +18,17 @@ function program(): Command {
     .version(pkg.version)
     .exitOverride()
     .showHelpAfterError("(run `nodal --help` for usage)")
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    // Help and usage errors go where every other line goes (see ui/stdio), so an in-process
+    // run captures them, and `--help` need not build process.stdout.
+    .configureOutput({
+      writeOut: (text) => stdout.write(text),
+      writeErr: (text) => stderr.write(text),
+      getOutHelpWidth: () => (stdout.isTTY ? process.stdout.columns : 80),
+      getErrHelpWidth: () => (stderr.isTTY ? process.stderr.columns : 80),
+      getOutHasColors: () => stdout.isTTY === true && !process.env.NO_COLOR,
+      getErrHasColors: () => stderr.isTTY === true && !process.env.NO_COLOR,
+    });
   const parents = new Map<string, Command>([["", root]]);
   for (const spec of commands) {
     let parent = root;
@@ -57,8 +69,21 @@ export async function main(argv: string[]): Promise<number> {
   return lastExit;
 }
 
-/** Prints an error the way its family asks and returns the exit code: 1 user, 2 usage, 1 bug. */
+/**
+ * Prints an error the way its family asks and returns the exit code: 1 user, 2 usage, 1 bug;
+ * 0 when the reader of our output has gone (`nodal app logs | head`), as other Unix tools do.
+ */
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof OutputClosedError) return 0;
+  try {
+    return report(error);
+  } catch (writing) {
+    if (writing instanceof OutputClosedError) return error instanceof UsageError ? 2 : 1;
+    throw writing;
+  }
+}
+
+function report(error: unknown): number {
   const err = stderr;
   if (error instanceof UsageError) return 2;
   if (error instanceof UserError) {

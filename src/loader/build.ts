@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { BuildContext, Message, Plugin } from "esbuild";
+import type { BuildContext, Message, PartialMessage, Plugin } from "esbuild";
 import { UserError } from "../errors.js";
 import { distFile, NODAL_ROOT } from "../paths.js";
 import { stderr } from "../ui/stdio.js";
@@ -121,6 +121,7 @@ export class Builder {
 
   #resolvePlugin(): Plugin {
     const fallback = createRequire(join(NODAL_ROOT, "package.json"));
+    const appDir = dirname(this.entry);
     return {
       name: "nodal-resolve",
       setup(build) {
@@ -134,7 +135,7 @@ export class Builder {
             try {
               path = fallback.resolve(args.path);
             } catch {
-              return { errors: found.errors };
+              return { errors: notInstalled(args.path, args.resolveDir, appDir) ?? found.errors };
             }
           }
           return { path, external: true };
@@ -142,4 +143,30 @@ export class Builder {
       },
     };
   }
+}
+
+/** `left-pad` of `left-pad/lib/x`, `@scope/pkg` of `@scope/pkg/sub`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return (specifier.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/");
+}
+
+/**
+ * When no node_modules from the importing file up holds the package: says how to install it,
+ * instead of esbuild's advice to mark the path external (which would only fail at run time).
+ */
+function notInstalled(specifier: string, fromDir: string, appDir: string): PartialMessage[] | undefined {
+  const name = packageName(specifier);
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "node_modules", name))) return undefined; // there, but broken: esbuild says why
+    if (dirname(dir) === dir) break;
+  }
+  const where = relative(process.cwd(), appDir);
+  const command = `npm install ${name}`;
+  return [
+    {
+      text: `Could not resolve "${specifier}": the package "${name}" is not installed`,
+      notes: [{ text: `Install it in the app's folder: ${where === "" ? command : `cd ${where.startsWith("..") ? appDir : where} && ${command}`}` }],
+    },
+  ];
 }

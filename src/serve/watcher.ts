@@ -1,15 +1,17 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { FSWatcher } from "chokidar";
 
 /**
- * Events are reported after 1 ms (a build may start at once); `lastEventAt` lets the caller
- * hold the swap until a burst has been quiet for `QUIET_MS`, so 50 files written at once
- * still make one reload while the build overlaps the wait.
+ * The quiet-period policy, all of it here. Changes are reported after 1 ms (a build may start
+ * at once); `settled()` holds the swap until a burst has been quiet for `QUIET_MS`, so 50 files
+ * written at once still make one reload while the build overlaps the wait. A burst that goes
+ * on is reported at least every `MAX_WAIT_MS`.
  */
 const REPORT_MS = 1;
-export const QUIET_MS = 8;
+const QUIET_MS = 8;
 const MAX_WAIT_MS = 100;
 /**
  * chokidar drops a `change` that comes within 50 ms of the previous one for the same file
@@ -18,6 +20,12 @@ const MAX_WAIT_MS = 100;
  * file once after that window catches it.
  */
 const RECHECK_MS = 60;
+/**
+ * Linux stamps mtime from a coarse clock (a tick, up to ~4 ms, behind the real time), so a
+ * write just after a build started can carry an mtime just before it. Erring this much
+ * towards "changed" costs at most one identical rebuild.
+ */
+const MTIME_SLACK_MS = 10;
 
 /**
  * Watches exactly the files a build read (esbuild's metafile inputs) and reports real changes:
@@ -32,10 +40,19 @@ export class Watcher {
   #timer: NodeJS.Timeout | undefined;
   #burstStart = 0;
   #rechecks = new Map<string, NodeJS.Timeout>();
+  /** When the last file event arrived (performance.now()). */
+  #lastEventAt = 0;
   #onChange: (files: string[]) => void;
+  #folder: { dir: string; names: string[] } | undefined;
+  #folderWatcher: FSWatcher | undefined;
 
-  constructor(onChange: (files: string[]) => void) {
+  /**
+   * `folder`: files of that folder (by name) watched whatever the build read, whether they
+   * exist yet or not (an app's package.json and lockfile).
+   */
+  constructor(onChange: (files: string[]) => void, folder?: { dir: string; names: string[] }) {
     this.#onChange = onChange;
+    this.#folder = folder;
   }
 
   /**
@@ -45,6 +62,7 @@ export class Watcher {
    */
   async setFiles(files: string[], builtAt?: number): Promise<void> {
     const { watch } = await import("chokidar");
+    if (this.#folder && !this.#folderWatcher) await this.#watchFolder(watch);
     const next = new Set(files);
     const fresh = [...next].filter((f) => !this.#hashes.has(f));
     await Promise.all(fresh.map(async (f) => this.#hashes.set(f, await hashOf(f))));
@@ -65,12 +83,27 @@ export class Watcher {
     if (builtAt !== undefined && this.#watcher) {
       const since = Date.now() - (performance.now() - builtAt);
       for (const f of fresh) {
-        if (mtimeOf(f) >= since - 1) {
+        if (mtimeOf(f) >= since - MTIME_SLACK_MS) {
           this.#hashes.set(f, "unknown");
           this.#queue(f);
         }
       }
     }
+  }
+
+  /**
+   * A file that does not exist yet is watched through its folder: chokidar reports a watched
+   * path that appears later, but may miss its next changes (seen with chokidar 5). The folder
+   * is watched alone (depth 0), only the named files let through.
+   */
+  async #watchFolder(watch: typeof import("chokidar").watch): Promise<void> {
+    const { dir, names } = this.#folder!;
+    const paths = names.map((n) => join(dir, n));
+    await Promise.all(paths.map(async (p) => this.#hashes.set(p, await hashOf(p))));
+    const wanted = new Set(paths);
+    this.#folderWatcher = watch(dir, { ignoreInitial: true, persistent: true, depth: 0, ignored: (p) => p !== dir && !wanted.has(p) });
+    this.#folderWatcher.on("all", (_event, path) => this.#event(path));
+    await new Promise<void>((resolve) => this.#folderWatcher!.once("ready", () => resolve()));
   }
 
   #event(path: string): void {
@@ -85,11 +118,17 @@ export class Watcher {
     this.#queue(path);
   }
 
-  /** When the last file event arrived (performance.now()). */
-  lastEventAt = 0;
+  /** Resolves once no file event has arrived for a quiet period (the end of a burst). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const left = QUIET_MS - (performance.now() - this.#lastEventAt);
+      if (left <= 0) return;
+      await new Promise((r) => setTimeout(r, left));
+    }
+  }
 
   #queue(path: string): void {
-    this.lastEventAt = performance.now();
+    this.#lastEventAt = performance.now();
     if (this.#pending.size === 0) this.#burstStart = performance.now();
     this.#pending.add(path);
     clearTimeout(this.#timer);
@@ -116,7 +155,7 @@ export class Watcher {
   async close(): Promise<void> {
     clearTimeout(this.#timer);
     for (const t of this.#rechecks.values()) clearTimeout(t);
-    await this.#watcher?.close();
+    await Promise.all([this.#watcher?.close(), this.#folderWatcher?.close()]);
   }
 }
 

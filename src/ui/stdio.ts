@@ -14,16 +14,37 @@ export interface TextOut {
   readonly isTTY?: boolean;
 }
 
+/** The reader of our output has gone (`nodal app logs | head`): the bin entry ends quietly. */
+export class OutputClosedError extends Error {
+  override name = "OutputClosedError";
+  readonly code = "EPIPE";
+  constructor(fd: number) {
+    super(`the reader of ${fd === 1 ? "stdout" : "stderr"} has gone`);
+  }
+}
+
 const tty = lazy(() => require("node:tty") as typeof import("node:tty"));
-// A descriptor left non-blocking by whoever opened it answers EAGAIN when the pipe is full.
-const pause = lazy(() => new Int32Array(new SharedArrayBuffer(4)));
+
+/** Where output goes instead of the descriptors: set by in-process tests only. */
+let sink: { stdout: TextOut; stderr: TextOut } | undefined;
+
+/** Sends the CLI's output to `out` instead of fds 1 and 2 (in-process tests); `undefined` restores them. */
+export function setOutput(out: { stdout: TextOut; stderr: TextOut } | undefined): void {
+  sink = out;
+}
 
 class FdOut implements TextOut {
-  readonly #fd: number;
+  readonly #fd: 1 | 2;
   #tty: boolean | undefined;
+  /** Node's stream for this fd, once a full non-blocking pipe made us hand writes over to it. */
+  #stream: NodeJS.WriteStream | undefined;
 
-  constructor(fd: number) {
+  constructor(fd: 1 | 2) {
     this.#fd = fd;
+  }
+
+  #sink(): TextOut | undefined {
+    return sink && (this.#fd === 1 ? sink.stdout : sink.stderr);
   }
 
   /**
@@ -31,6 +52,8 @@ class FdOut implements TextOut {
    * too, so it is asked only about a character device: a pipe or a file is never a terminal.
    */
   get isTTY(): boolean {
+    const other = this.#sink();
+    if (other) return other.isTTY === true;
     if (this.#tty === undefined) {
       let device = false;
       try {
@@ -42,6 +65,15 @@ class FdOut implements TextOut {
   }
 
   write(text: string): void {
+    const other = this.#sink();
+    if (other) {
+      other.write(text);
+      return;
+    }
+    if (this.#stream) {
+      this.#stream.write(text);
+      return;
+    }
     const bytes = Buffer.from(text);
     let done = 0;
     while (done < bytes.length) {
@@ -49,10 +81,15 @@ class FdOut implements TextOut {
         done += writeSync(this.#fd, bytes, done);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") Atomics.wait(pause(), 0, 0, 1);
-        // The reader is gone (`nodal app logs | head`): stop quietly, as other Unix tools do.
-        else if (code === "EPIPE") process.exit(0);
-        else throw error;
+        if (code === "EPIPE") throw new OutputClosedError(this.#fd);
+        if (code !== "EAGAIN") throw error;
+        // A descriptor left non-blocking by whoever opened it answers EAGAIN once the pipe is
+        // full. Waiting here would block (or spin) the event loop until the reader catches up;
+        // Node's stream queues the rest and writes it as the pipe drains, and bin/nodal.cjs
+        // flushes it before exiting. Everything after goes through the stream too, in order.
+        this.#stream = this.#fd === 1 ? process.stdout : process.stderr;
+        this.#stream.write(bytes.subarray(done));
+        return;
       }
     }
   }
