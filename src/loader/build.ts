@@ -91,7 +91,8 @@ export class Builder {
         ...(this.#portable ? {} : { sourceRoot: `${pathToFileURL(dirname(this.entry)).href}/` }),
         logLevel: "silent",
         // Local CommonJS files bundled into ESM may call require(); give them one.
-        banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` },
+        // Not in a portable bundle: `nodal start` bundles it again, adding this banner a second time.
+        ...(this.#portable ? {} : { banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` } }),
         plugins: [this.#portable ? portablePlugin : this.#resolvePlugin()],
       });
     }
