@@ -40,10 +40,13 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
   }
   const scratch = mkdtempSync(join(tmpdir(), "nodal-export-"));
   try {
-    const { manifest, required } = await load(target, scratch);
+    const { manifest, required, missingVolumes } = await load(target, scratch);
     const image = opts.image ?? `${dnsName(manifest.appName)}:latest`;
     const secretKeys = keysOf(manifest, required);
     const { docs, secrets, warnings } = toManifests(manifest, { image, ...(opts.namespace ? { namespace: opts.namespace } : {}), secretKeys });
+    for (const v of missingVolumes) {
+      warnings.push(`volume "${v}" is loaded without createIfMissing: a new PersistentVolumeClaim holds no volume yet, so the pods fail to load; use Volume.fromName("${v}", { createIfMissing: true })`);
+    }
 
     const portable = new Builder(target.path, join(scratch, "portable"), { portable: true });
     let bundle;
@@ -121,11 +124,12 @@ function keysOf(manifest: AppManifest, required: Map<string, Set<string>>): Reco
  * scratch volumes root, so that exporting needs no stored secret and touches no local volume.
  * A load that fails on a missing required key or volume learns it, stands it in, and loads again.
  */
-async function load(target: Target, scratch: string): Promise<{ manifest: AppManifest; required: Map<string, Set<string>> }> {
+async function load(target: Target, scratch: string): Promise<{ manifest: AppManifest; required: Map<string, Set<string>>; missingVolumes: string[] }> {
   process.env.NODAL_SECRETS_SOURCE = "env";
   process.env.NODAL_SECRET_KEYS = "{}";
   process.env.NODAL_VOLUMES_DIR = join(scratch, "volumes");
   const required = new Map<string, Set<string>>();
+  const missingVolumes: string[] = [];
   const builder = new Builder(target.path, join(scratch, "build"));
   try {
     const build = await builder.build();
@@ -141,9 +145,9 @@ async function load(target: Target, scratch: string): Promise<{ manifest: AppMan
         onLog: (e) => stderr.write(`${e.lines.join("\n")}\n`),
       });
       try {
-        return { manifest: await engine.prepare(build), required };
+        return { manifest: await engine.prepare(build), required, missingVolumes };
       } catch (error) {
-        if (attempt >= MAX_LOADS || !(error instanceof UserError) || !learn(error.message, required)) throw error;
+        if (attempt >= MAX_LOADS || !(error instanceof UserError) || !learn(error.message, required, missingVolumes)) throw error;
       } finally {
         await engine.discardPrepared();
         await engine.stop(500);
@@ -155,7 +159,7 @@ async function load(target: Target, scratch: string): Promise<{ manifest: AppMan
 }
 
 /** Stands in what a failed load missed; false when the failure is something else. */
-function learn(message: string, required: Map<string, Set<string>>): boolean {
+function learn(message: string, required: Map<string, Set<string>>, missingVolumes: string[]): boolean {
   const keys = /secret "([^"]+)" is missing required keys? ([^;]+);/.exec(message);
   if (keys) {
     const names = keys[2]!.split(",").map((k) => k.trim()).filter((k) => k && process.env[k] === undefined);
@@ -165,6 +169,9 @@ function learn(message: string, required: Map<string, Set<string>>): boolean {
     return true;
   }
   const volume = /volume "([^"]+)" does not exist/.exec(message);
-  if (volume) return Volume.create(volume[1]!);
+  if (volume && Volume.create(volume[1]!)) {
+    missingVolumes.push(volume[1]!);
+    return true;
+  }
   return false;
 }
