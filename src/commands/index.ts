@@ -34,5 +34,5 @@ export const groups: Record<string, string> = {
   app: "manage apps: list, show, logs, stop, history, rollback, rollover",
   volume: "manage volumes: create, list, ls, put, get, rm, delete",
   secret: "manage secrets: create, list, delete (values are never printed)",
-  export: "write what another engine runs the app with: kubernetes",
+  export: "export an app to run elsewhere: kubernetes (a build context and manifests)",
 };

@@ -14,6 +14,7 @@ import { UserError } from "../errors.js";
 import { Builder } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
+import { nodalHome } from "../registry/home.js";
 import { readInfo } from "../registry/secrets.js";
 import { Volume } from "../sdk/volume.js";
 import { stderr, stdout } from "../ui/stdio.js";
@@ -112,9 +113,11 @@ function toYaml(appName: string, docs: Doc[]): string {
 /** Keys of each named secret: those stored here (keys only, never values) and those the app requires. */
 function keysOf(manifest: AppManifest, required: Map<string, Set<string>>): Record<string, string[]> {
   const keys: Record<string, string[]> = {};
+  // readInfo makes the secrets folder when it is missing; an export leaves NODAL_HOME as it was.
+  const stored = existsSync(join(nodalHome(), "secrets"));
   for (const name of new Set(manifest.functions.flatMap((f) => f.secretNames))) {
     if (name === "(inline)") continue;
-    keys[name] = [...new Set([...(readInfo(name)?.keys ?? []), ...(required.get(name) ?? [])])].sort();
+    keys[name] = [...new Set([...((stored && readInfo(name)?.keys) || []), ...(required.get(name) ?? [])])].sort();
   }
   return keys;
 }
