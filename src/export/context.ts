@@ -18,6 +18,8 @@ export interface ContextInput {
   appDir: string;
   /** The Kubernetes name of the app (the image package's name). */
   name: string;
+  /** What the image starts: `app.mjs`, or `app.mjs::NAME`. */
+  entry: string;
 }
 
 export interface ContextOutput {
@@ -52,12 +54,12 @@ export async function writeContext(dir: string, input: ContextInput): Promise<Co
   }
   const manifest = { name: input.name, private: true, dependencies: { ...sorted(appDeps), nodal: `file:./${tarball}` } };
   writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
-  writeFileSync(join(dir, "Dockerfile"), dockerfile(tarball));
+  writeFileSync(join(dir, "Dockerfile"), dockerfile(tarball, input.entry));
   await run(execa, "npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], dir, "writing package-lock.json");
   return { files: ["Dockerfile", "app.mjs", "package.json", "package-lock.json", tarball], warnings };
 }
 
-export function dockerfile(tarball: string): string {
+export function dockerfile(tarball: string, entry: string): string {
   return `# Written by \`nodal export kubernetes\`: the app's snapshot, its packages and nodal itself.
 FROM ${BASE_IMAGE}
 ENV NODE_ENV=production NODAL_VOLUMES_DIR=${VOLUMES_DIR}
@@ -71,7 +73,7 @@ USER node
 EXPOSE ${APP_PORT} ${HEALTH_PORT}
 # The manifests pass their own arguments (--only, --port, --health-port, --call) to the entrypoint.
 ENTRYPOINT ["node_modules/.bin/nodal"]
-CMD ["start", "app.mjs", "--host", "0.0.0.0"]
+CMD ["start", ${JSON.stringify(entry)}, "--host", "0.0.0.0"]
 `;
 }
 

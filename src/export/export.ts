@@ -44,7 +44,8 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
     const { manifest, required, missingVolumes } = await load(target, scratch);
     const image = opts.image ?? `${dnsName(manifest.appName)}:latest`;
     const secretKeys = keysOf(manifest, required);
-    const { docs, secrets, warnings } = toManifests(manifest, { image, ...(opts.namespace ? { namespace: opts.namespace } : {}), secretKeys });
+    const entry = target.selector ? `app.mjs::${target.selector}` : "app.mjs";
+    const { docs, secrets, warnings } = toManifests(manifest, { image, entry, ...(opts.namespace ? { namespace: opts.namespace } : {}), secretKeys });
     for (const v of missingVolumes) {
       warnings.push(`volume "${v}" is loaded without createIfMissing: a new PersistentVolumeClaim holds no volume yet, so the pods fail to load; use Volume.fromName("${v}", { createIfMissing: true })`);
     }
@@ -68,6 +69,7 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
         packages: bundle.packages ?? [],
         appDir: dirname(target.path),
         name: dnsName(manifest.appName),
+        entry,
       });
       files = context.files;
       warnings.push(...context.warnings);
@@ -85,7 +87,7 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
     const lines = [
       `wrote ${opts.out}/`,
       `  context/         ${files.join(", ")}`,
-      `  manifests.yaml   ${countKinds(docs).join(", ") || "no objects"}`,
+      ...(docs.length ? kindLines(docs).map((l, i) => `  ${i === 0 ? "manifests.yaml " : "               "}  ${l}`) : ["  manifests.yaml   no objects"]),
       `  README.md`,
       `next:`,
       ...nextCommands({ dir: opts.out, image, ...(opts.namespace ? { namespace: opts.namespace } : {}), secrets }).map((c) => `  ${c}`),
@@ -95,6 +97,13 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** One line per kind: "2 Deployments: shop-api, shop-admin". */
+function kindLines(docs: Doc[]): string[] {
+  const names = new Map<string, string[]>();
+  for (const d of docs) names.set(d.kind, [...(names.get(d.kind) ?? []), String(d.metadata.name)]);
+  return [...names].map(([kind, list]) => `${list.length} ${kind}${list.length > 1 ? "s" : ""}: ${list.join(", ")}`);
 }
 
 /** "1 Deployment", "2 PersistentVolumeClaims"… in the order the kinds first appear. */

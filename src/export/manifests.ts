@@ -23,6 +23,8 @@ const CRONJOB_NAME_MAX = 52;
 export interface ExportOptions {
   image: string;
   namespace?: string;
+  /** What the pods start: `app.mjs`, or `app.mjs::NAME` for one App of several in the file. */
+  entry: string;
   /** Keys of each named secret (from the local store; never values). */
   secretKeys: Record<string, string[]>;
 }
@@ -124,7 +126,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
         selector: { matchLabels: labels(component) },
         template: {
           metadata: { labels: labels(component) },
-          spec: podSpec(fn, ["start", "app.mjs", "--host", "0.0.0.0", "--only", fn.name, "--port", String(APP_PORT), "--health-port", String(HEALTH_PORT)], {
+          spec: podSpec(fn, ["start", opts.entry, "--host", "0.0.0.0", "--only", fn.name, "--port", String(APP_PORT), "--health-port", String(HEALTH_PORT)], {
             ports: [
               { name: "http", containerPort: APP_PORT },
               { name: "health", containerPort: HEALTH_PORT },
@@ -164,7 +166,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
             backoffLimit: 0,
             template: {
               metadata: { labels: labels(component) },
-              spec: { restartPolicy: "Never", ...podSpec(fn, ["start", "app.mjs", "--call", fn.name], {}) },
+              spec: { restartPolicy: "Never", ...podSpec(fn, ["start", opts.entry, "--call", fn.name], {}) },
             },
           },
         },
