@@ -10,6 +10,7 @@ import { matchesGolden, textFiles, validDocs } from "./k8s.js";
 const EXPORT_TIMEOUT_MS = 120_000; // npm pack and a package-lock from the registry
 
 const fixture = `
+import ms from "ms";
 import { App, Cron, Period, Secret, Volume } from "nodal";
 export const app = new App("shop_app");
 const media = Volume.fromName("media.files", { createIfMissing: true });
@@ -18,7 +19,7 @@ const db = Secret.fromName("db_creds", { requiredKeys: ["DB_URL"] });
 const mail = Secret.fromName("mail.keys");
 export const resize = app.function({ volumes: { "/media": media }, concurrency: 4, timeout: 120 }, async (n: number) => n * 2);
 export const refresh = app.function({ schedule: new Period({ minutes: 15 }), volumes: { "/ledger": ledger }, secrets: [db], retries: 2 }, async () => resize.remote(1));
-export const nightly = app.function({ schedule: new Cron("30 2 * * *", { timezone: "Europe/Paris" }), secrets: [mail], timeout: 600 }, async () => 1);
+export const nightly = app.function({ schedule: new Cron("30 2 * * *", { timezone: "Europe/Paris" }), secrets: [mail], timeout: 600 }, async () => ms("1h"));
 export const orders = app.webEndpoint({ method: "POST", secrets: [db], volumes: { "/media": media }, minContainers: 2, port: 9123 }, async (b: { n: number }) => ({ n: b.n }));
 `;
 
@@ -53,7 +54,8 @@ test("every template exports to valid documents that match their golden files", 
 });
 
 test("a fixture with a called function, a Period, a Cron in a time zone, two volumes and two secrets", async (t) => {
-  const box = sandbox(t, { "app.ts": fixture });
+  // The app folder's dependencies go into the image; its own "nodal" is replaced by the packed one.
+  const box = sandbox(t, { "app.ts": fixture, "package.json": JSON.stringify({ name: "shop", dependencies: { "left-pad": "^1.3.0", nodal: "^0.1.0" } }) });
   const values = ["postgres://shop:s3cr3t-db-pass@db/shop", "p00l-size-17", "m4il-s3cret-value"];
   assert.equal((await box.run(["secret", "create", "db_creds", `DB_URL=${values[0]}`, `DB_POOL=${values[1]}`])).code, 0);
   assert.equal((await box.run(["secret", "create", "mail.keys", `SMTP_PASS=${values[2]}`])).code, 0);
@@ -111,6 +113,13 @@ test("a fixture with a called function, a Period, a Cron in a time zone, two vol
   assert.match(r.stderr, /warning: function "orders": port 9123 is not used/);
   assert.match(r.stderr, /warning: function "resize": concurrency apply to each pod's own workers/);
   assert.match(r.stderr, /warning: volume "Ledger" is loaded without createIfMissing/);
+  // "ms" resolves here (nodal's own node_modules) but nothing installs it in the image.
+  assert.match(r.stderr, /warning: package "ms" is imported but not in \S+package\.json; the image will not have it/);
+  assert.doesNotMatch(r.stderr, /package "(left-pad|nodal)"/);
+  const pkg = JSON.parse(readFileSync(join(dir, "context", "package.json"), "utf8"));
+  assert.deepEqual(Object.keys(pkg.dependencies), ["left-pad", "nodal"]);
+  assert.match(pkg.dependencies.nodal, /^file:\.\/nodal-[\d.]+\.tgz$/);
+  assert.ok(JSON.parse(readFileSync(join(dir, "context", "package-lock.json"), "utf8")).packages["node_modules/left-pad"], "the lock holds the app's dependency");
   // The README and the printed next steps list the keys, never the values.
   const readme = readFileSync(join(dir, "README.md"), "utf8");
   assert.match(readme, /kubectl create secret generic db-creds -n shop --from-literal=DB_POOL=<value> --from-literal=DB_URL=<value>/);
@@ -152,4 +161,22 @@ export const b = app.webEndpoint({ secrets: [Secret.fromName("API.keys")] }, asy
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /secrets "API\.keys" and "api_keys" both map to the Kubernetes name "api-keys"/);
   assert.equal(existsSync(join(box.dir, "out")), false);
+});
+
+test("a failure while writing removes the folder it made, and leaves an existing one as it was", async (t) => {
+  const box = sandbox(t, { "app.ts": `import { App } from "nodal";
+export const app = new App("offline");
+export const api = app.webEndpoint({}, async () => 1);
+`, "kept/notes.txt": "mine\n" });
+  // npm offline with an empty cache: packing nodal works, writing the lock fails at once.
+  const offline = { npm_config_offline: "true", npm_config_cache: join(box.dir, "empty-npm-cache") };
+  const fresh = await box.run(["export", "kubernetes", "app.ts", "-o", "fresh"], { env: offline, timeoutMs: EXPORT_TIMEOUT_MS });
+  assert.equal(fresh.code, 1, fresh.stderr);
+  assert.match(fresh.stderr, /writing package-lock\.json failed/);
+  assert.equal(existsSync(join(box.dir, "fresh")), false);
+
+  const kept = await box.run(["export", "kubernetes", "app.ts", "-o", "kept"], { env: offline, timeoutMs: EXPORT_TIMEOUT_MS });
+  assert.equal(kept.code, 1, kept.stderr);
+  assert.deepEqual(readdirSync(join(box.dir, "kept")), ["notes.txt"]);
+  assert.equal(readFileSync(join(box.dir, "kept", "notes.txt"), "utf8"), "mine\n");
 });
