@@ -77,7 +77,7 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
       renameSync(staging, join(out, "context"));
       writeFileSync(join(out, "manifests.yaml"), toYaml(manifest.appName, docs));
       const kinds = countKinds(docs);
-      writeFileSync(join(out, "README.md"), readme({ appName: manifest.appName, dir: opts.out, image, ...(opts.namespace ? { namespace: opts.namespace } : {}), secrets, kinds }));
+      writeFileSync(join(out, "README.md"), readme({ appName: manifest.appName, dir: opts.out, image, ...(opts.namespace ? { namespace: opts.namespace } : {}), secrets, kinds, volumes: docs.some((d) => d.kind === "PersistentVolumeClaim") }));
     } catch (error) {
       rmSync(created ? out : staging, { recursive: true, force: true });
       throw error;

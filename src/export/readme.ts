@@ -10,15 +10,20 @@ export interface ReadmeInput {
   namespace?: string;
   secrets: SecretRef[];
   kinds: string[];
+  /** Whether the manifests claim volumes. */
+  volumes: boolean;
 }
 
-/** `kubectl create secret` for one secret: its keys, each with a placeholder (values are never written). */
+/**
+ * `kubectl create secret` for one secret: its keys, each with a placeholder (values are never
+ * written). Quoted: a bare `<value>` is a shell redirection.
+ */
 export function secretCommand(s: SecretRef, namespace?: string): string {
   const keys = s.keys.length ? s.keys : ["KEY"];
-  return `kubectl create secret generic ${s.dns}${namespace ? ` -n ${namespace}` : ""} ${keys.map((k) => `--from-literal=${k}=<value>`).join(" ")}`;
+  return `kubectl create secret generic ${s.dns}${namespace ? ` -n ${namespace}` : ""} ${keys.map((k) => `--from-literal=${k}='<value>'`).join(" ")}`;
 }
 
-export function nextCommands(r: Omit<ReadmeInput, "kinds" | "appName">): string[] {
+export function nextCommands(r: Omit<ReadmeInput, "kinds" | "appName" | "volumes">): string[] {
   return [
     ...(r.namespace ? [`kubectl create namespace ${r.namespace}`] : []),
     `docker build -t ${r.image} ${r.dir}/context`,
@@ -33,7 +38,7 @@ export function readme(r: ReadmeInput): string {
     ? `
 ## 2. Create the secrets
 
-Values are never written by the export; replace each \`<value>\`. Keys are those stored
+Values are never written by the export; replace each \`'<value>'\`. Keys are those stored
 locally (\`nodal secret list\`) and those the app requires.
 
 ${sh(r.secrets.map((s) => secretCommand(s, r.namespace)))}
@@ -54,9 +59,11 @@ ${secretPart}
 ## ${r.secrets.length ? 3 : 2}. Apply the manifests
 
 ${sh([`kubectl apply -f ${r.dir}/manifests.yaml`])}
+${r.volumes ? volumeNote : ""}`;
+}
 
+const volumeNote = `
 Each PersistentVolumeClaim asks for ${VOLUME_SIZE}, ReadWriteMany (pods of several functions
 share a volume); edit \`storage\` and add a \`storageClassName\` that offers ReadWriteMany on your
 cluster before applying.
 `;
-}

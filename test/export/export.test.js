@@ -122,9 +122,9 @@ test("a fixture with a called function, a Period, a Cron in a time zone, two vol
   assert.ok(JSON.parse(readFileSync(join(dir, "context", "package-lock.json"), "utf8")).packages["node_modules/left-pad"], "the lock holds the app's dependency");
   // The README and the printed next steps list the keys, never the values.
   const readme = readFileSync(join(dir, "README.md"), "utf8");
-  assert.match(readme, /kubectl create secret generic db-creds -n shop --from-literal=DB_POOL=<value> --from-literal=DB_URL=<value>/);
-  assert.match(readme, /kubectl create secret generic mail-keys -n shop --from-literal=SMTP_PASS=<value>/);
-  assert.match(r.stdout, /kubectl create secret generic mail-keys -n shop --from-literal=SMTP_PASS=<value>/);
+  assert.match(readme, /kubectl create secret generic db-creds -n shop --from-literal=DB_POOL='<value>' --from-literal=DB_URL='<value>'/);
+  assert.match(readme, /kubectl create secret generic mail-keys -n shop --from-literal=SMTP_PASS='<value>'/);
+  assert.match(r.stdout, /kubectl create secret generic mail-keys -n shop --from-literal=SMTP_PASS='<value>'/);
   const files = textFiles(dir);
   assert.ok(files.length >= 6, files.join(", "));
   for (const file of files) {
