@@ -13,20 +13,25 @@ const GOLDEN = fileURLToPath(new URL("golden/", import.meta.url));
 const MODELS = { Deployment, Service, CronJob, PersistentVolumeClaim };
 const VERSION = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 
-/** The documents of DIR/manifests.yaml, each validated; throws naming the one that is not valid. */
+/** Validates one object against the Kubernetes schema of its kind; throws naming it. */
+export function validate(doc) {
+  const Model = MODELS[doc.kind];
+  assert.ok(Model, `a kind the export writes: ${doc.kind}`);
+  try {
+    new Model(doc).validate();
+  } catch (error) {
+    throw new Error(`${doc.kind} ${doc.metadata?.name} is not valid: ${error.message}`);
+  }
+}
+
+/** The documents of DIR/manifests.yaml, each validated. */
 export function validDocs(dir) {
   const parsed = parseAllDocuments(readFileSync(join(dir, "manifests.yaml"), "utf8"));
   const docs = [];
   for (const d of parsed) {
     assert.deepEqual(d.errors, [], "the YAML parses");
     const doc = d.toJS();
-    const Model = MODELS[doc.kind];
-    assert.ok(Model, `a kind the export writes: ${doc.kind}`);
-    try {
-      new Model(doc).validate();
-    } catch (error) {
-      throw new Error(`${doc.kind} ${doc.metadata?.name} is not valid: ${error.message}`);
-    }
+    validate(doc);
     docs.push(doc);
   }
   return docs;
