@@ -52,7 +52,8 @@ export async function writeContext(dir: string, input: ContextInput): Promise<Co
       warnings.push(`package "${pkg}" is imported but not in ${join(input.appDir, "package.json")}; the image will not have it: add it to the app's dependencies`);
     }
   }
-  const manifest = { name: input.name, private: true, dependencies: { ...sorted(appDeps), nodal: `file:./${tarball}` } };
+  // Not the app's bare name: an App named "nodal" would make a package that depends on itself.
+  const manifest = { name: `${input.name}-image`, private: true, dependencies: { ...sorted(appDeps), nodal: `file:./${tarball}` } };
   writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
   writeFileSync(join(dir, "Dockerfile"), dockerfile(tarball, input.entry));
   await run(execa, "npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], dir, "writing package-lock.json");
