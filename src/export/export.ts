@@ -137,6 +137,8 @@ function keysOf(manifest: AppManifest, required: Map<string, Set<string>>): Reco
  * A load that fails on a missing required key or volume learns it, stands it in, and loads again.
  */
 async function load(target: Target, scratch: string): Promise<{ manifest: AppManifest; required: Map<string, Set<string>>; missingVolumes: string[] }> {
+  // Workers take the environment of this process; what is set here is put back afterwards.
+  const saved = { ...process.env };
   process.env.NODAL_SECRETS_SOURCE = "env";
   process.env.NODAL_SECRET_KEYS = "{}";
   process.env.NODAL_VOLUMES_DIR = join(scratch, "volumes");
@@ -167,6 +169,8 @@ async function load(target: Target, scratch: string): Promise<{ manifest: AppMan
     }
   } finally {
     await builder.dispose();
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
   }
 }
 
