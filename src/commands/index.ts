@@ -21,16 +21,18 @@ import secretCreate from "./secret/create.js";
 import secretList from "./secret/list.js";
 import secretDelete from "./secret/delete.js";
 import init from "./init.js";
+import exportKubernetes from "./export.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
 export const commands: CommandSpec[] = [serve, deploy, run, start,
   appList, appShow, appLogs, appStop, appHistory, appRollback, appRollover,
   volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
-  secretCreate, secretList, secretDelete, init];
+  secretCreate, secretList, secretDelete, exportKubernetes, init];
 
 /** Descriptions of command groups. */
 export const groups: Record<string, string> = {
   app: "manage apps: list, show, logs, stop, history, rollback, rollover",
   volume: "manage volumes: create, list, ls, put, get, rm, delete",
   secret: "manage secrets: create, list, delete (values are never printed)",
+  export: "export an app to run elsewhere: kubernetes (a build context and manifests)",
 };

@@ -22,6 +22,17 @@ export interface BuildOutput {
   externals: string[];
   /** Milliseconds the build took. */
   ms: number;
+  /** With `portable`: the packages the bundle imports, as bare names (`express`, `@scope/pkg`). */
+  packages?: string[];
+}
+
+/** How a bundle finds its packages. */
+export interface BuilderOptions {
+  /**
+   * Leave bare imports (and `"nodal"`) bare, so the bundle runs wherever a `node_modules` holds
+   * them (a container image), instead of pointing them at this machine's absolute paths.
+   */
+  portable?: boolean;
 }
 
 /** An esbuild failure, printed with file:line:col and a code frame. */
@@ -45,10 +56,12 @@ export class Builder {
   readonly entry: string;
   readonly outDir: string;
   #ctx: BuildContext | undefined;
+  #portable: boolean;
 
-  constructor(entry: string, outDir: string) {
+  constructor(entry: string, outDir: string, opts: BuilderOptions = {}) {
     this.entry = resolve(entry);
     this.outDir = outDir;
+    this.#portable = opts.portable === true;
   }
 
   async build(): Promise<BuildOutput> {
@@ -74,11 +87,13 @@ export class Builder {
         // writes nothing there) and rooted at the app's folder, stack traces name the user's
         // own files wherever the bundle is.
         outfile: join(dirname(this.entry), "app.mjs"),
-        sourceRoot: `${pathToFileURL(dirname(this.entry)).href}/`,
+        // A portable bundle leaves this machine: its source map names files relative to it.
+        ...(this.#portable ? {} : { sourceRoot: `${pathToFileURL(dirname(this.entry)).href}/` }),
         logLevel: "silent",
         // Local CommonJS files bundled into ESM may call require(); give them one.
-        banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` },
-        plugins: [this.#resolvePlugin()],
+        // Not in a portable bundle: `nodal start` bundles it again, adding this banner a second time.
+        ...(this.#portable ? {} : { banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` } }),
+        plugins: [this.#portable ? portablePlugin : this.#resolvePlugin()],
       });
     }
     let result;
@@ -108,7 +123,20 @@ export class Builder {
     for (const input of Object.values(result.metafile!.inputs)) {
       for (const imp of input.imports) if (imp.external && isAbsolute(imp.path) && imp.path !== SDK_ENTRY) externals.add(imp.path);
     }
-    return { file, hash, inputs, externals: [...externals], ms: performance.now() - started };
+    const packages = new Set<string>();
+    if (this.#portable) {
+      for (const input of Object.values(result.metafile!.inputs)) {
+        for (const imp of input.imports) if (imp.external && isBare(imp.path)) packages.add(packageName(imp.path));
+      }
+    }
+    return {
+      file,
+      hash,
+      inputs,
+      externals: [...externals],
+      ms: performance.now() - started,
+      ...(this.#portable ? { packages: [...packages].sort() } : {}),
+    };
   }
 
   /** Ends the build context and esbuild's service process (which would outlive us briefly). */
@@ -144,6 +172,14 @@ export class Builder {
     };
   }
 }
+
+/** Every bare import (packages, `"nodal"`) stays as written. */
+const portablePlugin: Plugin = {
+  name: "nodal-portable",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => (isBare(args.path) ? { path: args.path, external: true } : undefined));
+  },
+};
 
 /** `left-pad` of `left-pad/lib/x`, `@scope/pkg` of `@scope/pkg/sub`. */
 function packageName(specifier: string): string {

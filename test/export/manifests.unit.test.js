@@ -1,0 +1,74 @@
+// The mapping from an app's manifest to Kubernetes objects, on hand-made manifests.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { toManifests } from "../../dist/modules/export/manifests.js";
+import { validate } from "./k8s.js";
+
+const fn = (name, extra = {}) => ({
+  name,
+  kind: "function",
+  timeoutSec: 300,
+  retries: { maxRetries: 0, backoffCoefficient: 2, initialDelaySec: 1, maxDelaySec: 60 },
+  concurrency: 1,
+  minContainers: 0,
+  maxContainers: 10,
+  volumes: {},
+  secretNames: [],
+  env: {},
+  secretValues: [],
+  ...extra,
+});
+const web = (name, extra = {}) => fn(name, { kind: "web", style: "app", ...extra });
+const app = (functions, appName = "shop") => ({ appName, functions, hasLocalEntrypoint: false });
+const opts = { image: "shop:latest", entry: "app.mjs", secretKeys: {} };
+
+test("two functions that map to one Kubernetes name are an error naming both", () => {
+  assert.throws(
+    () => toManifests(app([web("my_api"), web("my.api")]), opts),
+    (e) => e.code === "E_INVALID_NAME" && /functions "shop-my_api" and "shop-my\.api" both map to the Kubernetes name "shop-my-api"/.test(e.message),
+  );
+  assert.throws(
+    () => toManifests(app([web("api", { volumes: { "/a": "Data" } }), fn("job", { volumes: { "/b": "data" } })]), opts),
+    (e) => e.code === "E_INVALID_NAME" && /volumes "Data" and "data"/.test(e.message),
+  );
+});
+
+test("long names are cut to what Kubernetes allows: 63 for a Deployment, 52 for a CronJob (its Jobs add 11)", () => {
+  const long = "f".repeat(60);
+  const { docs } = toManifests(app([web(`w${long}`), fn(`c${long}`, { schedule: { kind: "cron", expression: "0 * * * *", timezone: "UTC" } })]), opts);
+  for (const d of docs) validate(d);
+  const names = Object.fromEntries(docs.map((d) => [d.kind, d.metadata.name]));
+  assert.equal(names.Deployment.length, 63);
+  assert.equal(names.CronJob.length, 52);
+  assert.match(names.CronJob, /^shop-cf+$/);
+});
+
+test("every pod gets every named secret with its keys; inline secrets, pinned ports and per-pod limits are warnings", () => {
+  const { docs, secrets, warnings } = toManifests(
+    app([
+      web("api", { secretNames: ["api_keys"], port: 9000, maxContainers: 3 }),
+      fn("mail", { secretNames: ["smtp", "(inline)"], concurrency: 8 }),
+    ]),
+    { ...opts, namespace: "prod", secretKeys: { api_keys: ["API_KEYS"], smtp: ["HOST", "PASS"] } },
+  );
+  for (const d of docs) validate(d);
+  assert.deepEqual(secrets, [
+    { name: "api_keys", dns: "api-keys", keys: ["API_KEYS"] },
+    { name: "smtp", dns: "smtp", keys: ["HOST", "PASS"] },
+  ]);
+  const container = docs.find((d) => d.kind === "Deployment").spec.template.spec.containers[0];
+  assert.deepEqual(container.envFrom, [{ secretRef: { name: "api-keys" } }, { secretRef: { name: "smtp" } }]);
+  assert.deepEqual(JSON.parse(container.env.find((e) => e.name === "NODAL_SECRET_KEYS").value), { api_keys: ["API_KEYS"], smtp: ["HOST", "PASS"] });
+  assert.ok(docs.every((d) => d.metadata.namespace === "prod"));
+  assert.equal(warnings.length, 4, warnings.join("\n"));
+  assert.match(warnings.join("\n"), /"mail": inline secrets/);
+  assert.match(warnings.join("\n"), /"api": port 9000 is not used/);
+  assert.match(warnings.join("\n"), /"api": maxContainers 3 bounds the workers of each pod/);
+  assert.match(warnings.join("\n"), /"mail": concurrency apply to each pod's own workers/);
+});
+
+test("an app with neither a web function nor a schedule writes no workload, and says so", () => {
+  const { docs, warnings } = toManifests(app([fn("square")], "calc"), opts);
+  assert.deepEqual(docs, []);
+  assert.deepEqual(warnings, ['app "calc" has no web function and no schedule: nothing would run in the cluster']);
+});
