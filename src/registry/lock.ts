@@ -10,8 +10,14 @@ import { isSameProcess, processStartTime } from "./proc.js";
 // Loaded on first use: a worker that imports the SDK and never commits a volume does without it.
 const lockfile = lazy(() => require("proper-lockfile") as typeof Lockfile);
 
-/** A lock whose holder stopped refreshing it (a killed command) is taken over after this long. */
-export const STALE_MS = 10_000;
+/**
+ * A lock whose holder stopped refreshing it (a killed command) is taken over after this long.
+ * NODAL_LOCK_STALE_MS shortens it (tests of a take-over need not wait 10 s); proper-lockfile
+ * refreshes a held lock every STALE_MS / 5, and wants at least 2 s.
+ */
+export const STALE_MS = Math.max(2000, Number(process.env.NODAL_LOCK_STALE_MS) || 10_000);
+/** How often a held lock is refreshed: proper-lockfile takes 1 s to half of `stale`. */
+const UPDATE_MS = Math.min(Math.max(1000, STALE_MS / 5), STALE_MS / 2);
 /** How long a command waits for a lock in silence before it says what it waits for. */
 export const QUIET_WAIT_MS = 1_000;
 
@@ -39,7 +45,7 @@ export async function withNameLock<T>(name: string, fn: () => Promise<T>): Promi
     release = await lockfile().lock(target, {
       realpath: false,
       stale: STALE_MS,
-      update: 2_000,
+      update: UPDATE_MS,
       retries: { retries: 600, minTimeout: 10, maxTimeout: 100, factor: 1.3 },
     });
   } finally {
@@ -88,7 +94,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T> | T): P
   const release = await lockfile().lock(file, {
     realpath: false,
     stale: STALE_MS,
-    update: 2_000,
+    update: UPDATE_MS,
     retries: { retries: 2_000, minTimeout: 2, maxTimeout: 50, factor: 1.2, randomize: true },
   });
   try {

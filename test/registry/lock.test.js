@@ -17,12 +17,12 @@ test("a deploy that waits for a stale lock says for which app and what holds it,
   mkdirSync(join(box.home, "locks", "locked.lock"), { recursive: true });
   writeFileSync(join(box.home, "locks", "locked.owner"), JSON.stringify({ pid: dead, pidStart: "1", command: "nodal deploy app.ts", since: new Date().toISOString() }));
 
-  const res = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000 });
+  const res = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000, env: { NODAL_LOCK_STALE_MS: "2000" } });
   assert.equal(res.code, 0, res.stderr);
   assert.equal(JSON.parse(res.stdout).name, "locked");
   const lines = res.stderr.split("\n").filter((l) => l.startsWith("waiting for"));
   assert.deepEqual(lines, [
-    `waiting for the lock of app "locked", held by \`nodal deploy app.ts\` (pid ${dead}), which is no longer running; a lock left by a killed command is taken over 10 s after its last refresh`,
+    `waiting for the lock of app "locked", held by \`nodal deploy app.ts\` (pid ${dead}), which is no longer running; a lock left by a killed command is taken over 2 s after its last refresh`,
   ]);
   const stop = await box.run(["app", "stop", "locked"]);
   assert.equal(stop.code, 0, stop.stderr);
@@ -32,9 +32,9 @@ test("a deploy that waits for a stale lock says for which app and what holds it,
 test("a lock with no owner recorded is named as such", async (t) => {
   const box = sandbox(t, { "app.ts": app });
   mkdirSync(join(box.home, "locks", "locked.lock"), { recursive: true });
-  const res = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000 });
+  const res = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000, env: { NODAL_LOCK_STALE_MS: "2000" } });
   assert.equal(res.code, 0, res.stderr);
-  assert.match(res.stderr, /^waiting for the lock of app "locked", held by another nodal command \(it did not say which\); a lock left by a killed command is taken over 10 s after its last refresh$/m);
+  assert.match(res.stderr, /^waiting for the lock of app "locked", held by another nodal command \(it did not say which\); a lock left by a killed command is taken over 2 s after its last refresh$/m);
   assert.equal(res.stderr.match(/waiting for/g).length, 1);
   await box.run(["app", "stop", "locked"]);
 });
