@@ -77,11 +77,9 @@ const lazyChildProcess = {
   },
 };
 
-// One self-contained file per entry. A module in two of them has two copies of its state:
-// src/deploy/early.ts hands its supervisor over through a global for that reason.
+// One self-contained file per entry (a module in both has a copy of its state in each).
 for (const [entry, outfile] of [
   ["src/cli.ts", "dist/cli.cjs"], // bin/nodal.cjs
-  ["src/deploy/early.ts", "dist/deploy/early.cjs"], // bin/nodal.cjs, before the rest of the CLI
   // Spawned by `nodal deploy`. It lives as long as the app, and all it loads stays resident.
   ["src/supervisor/main.ts", "dist/supervisor/main.cjs"],
 ]) {

@@ -12,7 +12,6 @@ import { controlRequest, controlSocketPath, ControlError } from "../engine/contr
 import type { AppSource } from "../supervisor/supervisor.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";
-import { takeEarly } from "./early.js";
 import { loadFailure, PendingSupervisor } from "./pending.js";
 import { deployTree } from "./tree.js";
 import { stdout } from "../ui/stdio.js";
@@ -52,10 +51,11 @@ function liveFromFile(target: Target): AppRecord | undefined {
  */
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
+  // First, before anything slow is loaded: a first deploy's supervisor (and the worker it forks
+  // at once) boots while this CLI builds. A redeploy swaps into the live supervisor instead; a
+  // spare one would only take CPU from it.
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
-  const early = takeEarly();
-  if (guess) early?.release();
-  const pending = guess ? undefined : (early ?? PendingSupervisor.spawn());
+  const pending = guess ? undefined : PendingSupervisor.spawn();
   const source = appSource(opts.host, target.file, target.path, target.selector);
   // A redeploy: the live supervisor boots the new version's worker while this CLI builds.
   if (guess) void controlRequest(controlSocketPath(guess.id), "warm", {}, 2000).catch(() => {});
