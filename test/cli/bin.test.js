@@ -14,12 +14,30 @@ test("the build's code cache of the CLI is accepted by this Node", () => {
   assert.equal(main, "function");
 });
 
-/** Loads a bundle as bin/nodal.cjs does, in a fresh process (V8 keeps what it compiled per process). */
-function loadInChild(file) {
+/**
+ * Loads a bundle as bin/nodal.cjs does, in a fresh process (V8 keeps what it compiled per
+ * process), run with `nodeArgs`.
+ */
+function loadInChild(file, nodeArgs = []) {
   const script = `const r = require(${JSON.stringify(join(ROOT, "bin", "require-bundle.cjs"))}).requireBundle(${JSON.stringify(file)});
 console.log(JSON.stringify({ rejected: r.rejected, main: typeof r.exports.main }));`;
-  return JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }));
+  return JSON.parse(execFileSync(process.execPath, [...nodeArgs, "-e", script], { encoding: "utf8" }));
 }
+
+test("the code cache under another V8 (as after switching Node versions) is rejected, and the CLI still runs", (t) => {
+  // V8 accepts a cache only from its own version with the same flags; other flags stand in
+  // for another Node here.
+  const otherV8 = ["--no-flush-bytecode"];
+  assert.deepEqual(loadInChild(join(ROOT, "dist", "cli.cjs"), otherV8), { rejected: true, main: "function" });
+  const home = mkdtempSync(join(tmpdir(), "nodal-home-"));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const out = execFileSync(process.execPath, [...otherV8, join(ROOT, "bin", "nodal.cjs"), "app", "list", "--json"], {
+    env: { ...process.env, NODAL_HOME: home },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.deepEqual(JSON.parse(out), []);
+});
 
 test("a missing or foreign code cache only costs the compile: the bundle still loads", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "nodal-bundle-"));
