@@ -8,10 +8,13 @@
 //  (c) `nodal app list --json` with 1/10/50 deployed apps against `pm2 jlist` with 1/10/50
 //      processes (median of 10 invocations);
 //  (d) RSS of one idle app: all its processes (nodal: supervisor, web worker, spare) against the
-//      pm2 daemon plus the app process.
+//      pm2 daemon plus the app process;
+//  (e) what each of nodal's start-up tricks buys on this Node, each against the same thing
+//      without it.
 // One tool at a time; every app is stopped and every process started here killed afterwards.
 import os from "node:os";
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ROOT, fmtMs, freePort, now, sleep, startTool, tempProject } from "./lib.js";
 import {
@@ -275,6 +278,151 @@ async function pm2List(log) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (e) what each start-up trick buys: each measured against the same thing without it, the two
+// alternating, TRICK_PAIRS times, on this Node
+
+const TRICK_PAIRS = 20;
+const SYSTEM_CERTS = "/etc/ssl/certs/ca-certificates.crt";
+
+/** Medians of `a()` and `b()` (each resolving to ms), run alternately. */
+async function paired(a, b) {
+  const as = [];
+  const bs = [];
+  for (let i = 0; i < TRICK_PAIRS; i++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  return { with: median(as), without: median(bs) };
+}
+
+/** Spawn → exit of `node ARGS` (checked to exit 0), in ms. */
+async function nodeMs(args, { cwd = ROOT, env = {} } = {}) {
+  return check(await runCommand(process.execPath, args, { cwd, env }), `node ${args.join(" ")}`).ms;
+}
+
+/** ms that `node -e CODE` prints: a cost measured inside a fresh process, free of its start-up. */
+async function insideMs(code) {
+  return Number(check(await runCommand(process.execPath, ["-e", code], { cwd: ROOT, env: {} }), "node -e").stdout);
+}
+
+/**
+ * In the supervisor (dist/supervisor/main.cjs, with an IPC channel as a deploy starts it): the
+ * time from forking the app's first worker to the supervisor's own code being loaded and ready
+ * (runSupervisor's first act is to handle SIGTERM). Forking first gives the worker that head start.
+ */
+async function supervisorHeadStartMs(dir) {
+  const preload = join(dir, "fork-probe.cjs");
+  writeFileSync(
+    preload,
+    `const cp = require("node:child_process");
+const fork = cp.fork;
+let forkedAt;
+cp.fork = function (...args) { forkedAt ??= performance.now(); return fork.apply(this, args); };
+const on = process.on;
+let sent = false;
+process.on = function (event, fn) {
+  if (event === "SIGTERM" && !sent) { sent = true; process.send({ forkedAt, readyAt: performance.now() }); }
+  return on.call(this, event, fn);
+};
+`,
+  );
+  const child = spawn(process.execPath, ["--require", preload, join(ROOT, "dist", "supervisor", "main.cjs")], {
+    cwd: dir,
+    env: { ...process.env, NODAL_HOME: join(dir, "home") },
+    stdio: ["ignore", "ignore", "ignore", "ipc"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    const msg = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the supervisor did not report within 10 s")), 10_000);
+      child.once("message", (m) => (clearTimeout(timer), resolve(m)));
+      child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`the supervisor exited (${code}) before reporting`))));
+    });
+    if (msg.forkedAt === undefined) throw new Error("the supervisor reported before forking a worker");
+    return msg.readyAt - msg.forkedAt;
+  } finally {
+    // SIGTERM: a supervisor never told what to run kills its first worker and exits.
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A copy of bin/ and the CLI bundle without its code cache (node_modules linked). */
+function withoutCodeCache(dir) {
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  mkdirSync(join(dir, "dist"));
+  for (const f of ["bin/nodal.cjs", "bin/require-bundle.cjs", "dist/cli.cjs", "package.json"]) copyFileSync(join(ROOT, f), join(dir, f));
+  return join(dir, "bin", "nodal.cjs");
+}
+
+async function startTricks(log) {
+  const project = tempProject("start-tricks");
+  const { dir } = project;
+  try {
+    const home = join(dir, "home");
+    const env = { NODAL_HOME: home };
+    const list = ["app", "list", "--json"];
+    const tricks = [];
+    const add = (name, r, unit, what) => {
+      tricks.push({ name, ...r, unit, what });
+      log(`  ${name}: ${fmtMs(r.with)} against ${fmtMs(r.without)} ${unit}`);
+    };
+    writeFileSync(join(dir, "empty.cjs"), "");
+    writeFileSync(join(dir, "empty.mjs"), "");
+    const copied = withoutCodeCache(join(dir, "copy"));
+    const unbundled = `const { main } = await import(${JSON.stringify(join(ROOT, "dist", "modules", "cli.js"))}); process.exitCode = await main(${JSON.stringify(list)});`;
+    const bin = join(ROOT, "bin", "nodal.cjs");
+    add(
+      "bundling (with the CommonJS format)",
+      await paired(() => nodeMs([bin, ...list], { env }), () => nodeMs(["--input-type=module", "-e", unbundled], { env })),
+      "ms",
+      "`app list --json`: the CLI bundle against the same modules unbundled as ES modules (dist/modules, packages from node_modules)",
+    );
+    add(
+      "CommonJS CLI and supervisor",
+      await paired(() => nodeMs(["empty.cjs"], { cwd: dir }), () => nodeMs(["empty.mjs"], { cwd: dir })),
+      "ms",
+      "an empty CommonJS file against an empty ES module: what starting the ES module loader adds to a process",
+    );
+    add(
+      "V8 code cache",
+      await paired(() => nodeMs([bin, ...list], { env }), () => nodeMs([copied, ...list], { env })),
+      "ms",
+      "`app list --json` with dist/cli.cjs.cache against a copy of the bundle without it",
+    );
+    add(
+      "lazy child_process for commander",
+      await paired(
+        () => insideMs("const t = performance.now(); console.log(performance.now() - t)"),
+        () => insideMs(`const t = performance.now(); require("node:child_process"); console.log(performance.now() - t)`),
+      ),
+      "ms",
+      "loading node:child_process in a fresh process, which commander would do in every command",
+    );
+    const certs = process.env.NODE_EXTRA_CA_CERTS || SYSTEM_CERTS;
+    add(
+      "the NODE_EXTRA_CA_CERTS round trip",
+      await paired(() => nodeMs(["-e", "0"], { env: { NODE_EXTRA_CA_CERTS: undefined } }), () => nodeMs(["-e", "0"], { env: { NODE_EXTRA_CA_CERTS: certs } })),
+      "ms",
+      `\`node -e 0\` without NODE_EXTRA_CA_CERTS against with it (${certs}): what the CLI and the supervisor would pay at start`,
+    );
+    const heads = [];
+    for (let i = 0; i < TRICK_PAIRS; i++) heads.push(await supervisorHeadStartMs(dir));
+    add(
+      "the worker forked before the supervisor loads",
+      { with: 0, without: median(heads), alone: true },
+      "ms",
+      "in the supervisor, from forking the first worker to its own code being loaded: how much later the worker would start otherwise",
+    );
+    return tricks;
+  } finally {
+    await project.remove();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const range = (vs) => (vs.length ? `${fmtMs(Math.min(...vs))}–${fmtMs(Math.max(...vs))}` : "—");
 const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? "—" : `${(a / b).toFixed(2)}×`);
@@ -323,6 +471,9 @@ export async function run(opts) {
   // The floor under any CLI invocation here: starting node itself.
   const nodeFloor = [];
   for (let i = 0; i < LIST_INVOCATIONS; i++) nodeFloor.push((await runCommand(process.execPath, ["-e", "0"], { cwd: ROOT, env: {} })).ms);
+  // (e)
+  log("start: what each start-up trick buys");
+  const tricks = (await attempt("start-up tricks", () => startTricks(log))) ?? [];
   const loadAtEnd = loadavg();
 
   const p50 = (xs, key = "ms") => median(xs.map((x) => x[key]));
@@ -412,6 +563,13 @@ export async function run(opts) {
       "NODE_EXTRA_CA_CERTS is set here: Node 20 parses that certificate file as it starts (the `node -e 0` figure above pays for it). " +
         "Each tool runs as its users run it: `bin/nodal` (what `nodal` on PATH is) starts the CLI without the variable, the supervisor starts without it, and the app's workers get it back, so they pay for it; " +
         "`node_modules/.bin/pm2` runs with it, as do pm2's daemon and app. The section “Deploy and start (`start`) — without NODE_EXTRA_CA_CERTS” further down has this part without it.",
+    );
+  }
+  for (const t of tricks) {
+    notes.push(
+      t.alone
+        ? `Start-up trick — ${t.name}: ${fmtMs(t.without)} ${t.unit} saved (median of ${TRICK_PAIRS}). Measured: ${t.what}.`
+        : `Start-up trick — ${t.name}: ${fmtMs(t.with)} ${t.unit} with it, ${fmtMs(t.without)} without (${fmtMs(t.without - t.with)} ${t.unit} saved; medians of ${TRICK_PAIRS} each, alternating). Measured: ${t.what}.`,
     );
   }
   for (const e of errors) notes.push(`Error — ${e}`);

@@ -5,7 +5,7 @@
 // the stdout and stderr streams are flushed, if a command used them: their writes to a full
 // pipe finish asynchronously, and exiting early would cut long output.
 //
-// The CLI is CommonJS bundles (see scripts/build.js), loaded with V8's code cache of them.
+// The CLI is one CommonJS bundle (see scripts/build.js), loaded with V8's code cache of it.
 const { join } = require("node:path");
 
 // Started by bin/nodal without NODE_EXTRA_CA_CERTS (see there): what this CLI starts gets it.
@@ -15,11 +15,7 @@ if (process.env.NODAL_EXTRA_CA_CERTS !== undefined) {
 }
 const { requireBundle } = require("./require-bundle.cjs");
 
-const dist = join(__dirname, "..", "dist");
-const argv = process.argv.slice(2);
-// A first deploy starts its supervisor before the rest of the CLI is even loaded.
-if (argv[0] === "deploy") require(join(dist, "deploy", "early.cjs")).startEarly(argv.slice(1));
-const { main, exitCodeFor } = requireBundle(join(dist, "cli.cjs")).exports;
+const { main, exitCodeFor } = requireBundle(join(__dirname, "..", "dist", "cli.cjs")).exports;
 
 // Node builds process.stdout and process.stderr on first use, and most commands never use them
 // (dist/ui/stdio writes with write(2)). Those that are built are flushed before the exit and
@@ -50,7 +46,7 @@ function exit(code) {
   for (const stream of opened) stream.write("", () => --pending === 0 && process.exit(code));
 }
 
-main(argv).then(
+main(process.argv.slice(2)).then(
   (code) => exit(typeof code === "number" ? code : 0),
   (error) => exit(exitCodeFor(error)),
 );

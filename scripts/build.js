@@ -12,7 +12,8 @@
 // - The processes that never load app code, the CLI and the supervisor, are CommonJS, one file
 //   each: Node 20 starts its ES module loader only when something is imported, and that loader
 //   costs ~10 ms of start-up on an idle machine (`nodal app list` 68 against 90 ms, with
-//   `node -e 0` at 42) and ~2 MB of a long-lived supervisor's memory.
+//   `node -e 0` at 42) and ~2 MB of a long-lived supervisor's memory. (Node 24 starts that
+//   loader for every program, before any of ours runs: there the format saves little at start.)
 //
 // Small CommonJS packages are bundled too: Node's require() of a package from node_modules
 // (resolving, reading package.json files, wrapping each file) costs 2-3 times what evaluating
@@ -74,11 +75,9 @@ const lazyChildProcess = {
   },
 };
 
-// One self-contained file per entry. A module in two of them has two copies of its state:
-// src/deploy/early.ts hands its supervisor over through a global for that reason.
+// One self-contained file per entry (a module in both has a copy of its state in each).
 for (const [entry, outfile] of [
   ["src/cli.ts", "dist/cli.cjs"], // bin/nodal.cjs
-  ["src/deploy/early.ts", "dist/deploy/early.cjs"], // bin/nodal.cjs, before the rest of the CLI
   // Spawned by `nodal deploy`. It lives as long as the app, and all it loads stays resident.
   ["src/supervisor/main.ts", "dist/supervisor/main.cjs"],
 ]) {

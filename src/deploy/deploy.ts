@@ -14,7 +14,6 @@ import type { PublicManifest } from "../engine/status.js";
 import type { AppSource } from "../supervisor/supervisor.js";
 import { style } from "../ui/output.js";
 import { progress } from "../ui/progress.js";
-import { takeEarly } from "./early.js";
 import { PendingSupervisor, startFailure } from "./pending.js";
 import { deployTree } from "./tree.js";
 import { stdout } from "../ui/stdio.js";
@@ -63,11 +62,12 @@ function liveFromFile(target: Target): AppRecord | undefined {
 export async function deploy(target: Target, opts: DeployOptions): Promise<number> {
   const started = performance.now();
   sweep(); // leftovers of killed commands: build folders, temp files of records
-  await repairRecords(); // a damaged record of a running app must not hide it
+  await repairRecords(); // a damaged record of a running app must not hide it (reads the records only, unless one is damaged)
+  // Then, before anything slow is loaded: a first deploy's supervisor (and the worker it forks
+  // at once) boots while this CLI builds. A redeploy swaps into the live supervisor instead; a
+  // spare one would only take CPU from it.
   const guess = opts.name ? liveDeployment(checkNameForCli(opts.name)) : liveFromFile(target);
-  const early = takeEarly();
-  if (guess) early?.release();
-  const pending = guess ? undefined : (early ?? PendingSupervisor.spawn());
+  const pending = guess ? undefined : PendingSupervisor.spawn();
   const source = appSource(opts.host, target.file, target.path, target.selector);
   // A redeploy: the live supervisor boots the new version's worker while this CLI builds.
   if (guess) void controlRequest(controlSocketPath(guess.id), "warm", {}, 2000).catch(() => {});

@@ -24,6 +24,8 @@ export function startFailure(error: unknown, what: string, hint?: string): Error
  * NODAL_EXTRA_CA_CERTS. Node 20 parses that certificate file as it starts (about 80 ms for a
  * system bundle, on the path to a deploy's first response), and a supervisor opens no TLS
  * connections; supervisor/main.ts puts it back for the workers, which run the app's code.
+ * Only Node 20 needs this (22 and later read the file at the first TLS connection); it is done
+ * on every Node, as bin/nodal does, so that there is one path to test. Drop it with Node 20.
  */
 export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_EXTRA_CA_CERTS: extra, ...rest } = env;

@@ -1,7 +1,7 @@
 // bin/: `nodal` (bin/nodal) and the CLI's bundle with its V8 code cache, as bin/nodal.cjs loads it.
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -14,12 +14,30 @@ test("the build's code cache of the CLI is accepted by this Node", () => {
   assert.equal(main, "function");
 });
 
-/** Loads a bundle as bin/nodal.cjs does, in a fresh process (V8 keeps what it compiled per process). */
-function loadInChild(file) {
+/**
+ * Loads a bundle as bin/nodal.cjs does, in a fresh process (V8 keeps what it compiled per
+ * process), run with `nodeArgs`.
+ */
+function loadInChild(file, nodeArgs = []) {
   const script = `const r = require(${JSON.stringify(join(ROOT, "bin", "require-bundle.cjs"))}).requireBundle(${JSON.stringify(file)});
 console.log(JSON.stringify({ rejected: r.rejected, main: typeof r.exports.main }));`;
-  return JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }));
+  return JSON.parse(execFileSync(process.execPath, [...nodeArgs, "-e", script], { encoding: "utf8" }));
 }
+
+test("the code cache under another V8 (as after switching Node versions) is rejected, and the CLI still runs", (t) => {
+  // V8 accepts a cache only from its own version with the same flags; other flags stand in
+  // for another Node here.
+  const otherV8 = ["--no-flush-bytecode"];
+  assert.deepEqual(loadInChild(join(ROOT, "dist", "cli.cjs"), otherV8), { rejected: true, main: "function" });
+  const home = mkdtempSync(join(tmpdir(), "nodal-home-"));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const out = execFileSync(process.execPath, [...otherV8, join(ROOT, "bin", "nodal.cjs"), "app", "list", "--json"], {
+    env: { ...process.env, NODAL_HOME: home },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.deepEqual(JSON.parse(out), []);
+});
 
 test("a missing or foreign code cache only costs the compile: the bundle still loads", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "nodal-bundle-"));
@@ -36,23 +54,33 @@ test("a missing or foreign code cache only costs the compile: the bundle still l
   assert.deepEqual(loadInChild(file), { rejected: false, main: "function" });
 });
 
-test("`app list` loads neither the ES module loader, child_process nor the stdio streams (each costs every command ms)", async (t) => {
+test("`app list` loads neither the ES module loader, child_process nor the stdio streams beyond what bare node loads (each costs every command ms)", async (t) => {
   const box = sandbox(t);
-  // A preload that reports, at exit, which of those modules Node loaded. It writes with
+  // A preload that reports, at exit, which of those modules Node loaded: the ES module loader
+  // is running once it has translated a module or made a job to import one. It writes with
   // write(2): process.stderr would load net itself.
   const probe = join(box.dir, "probe.cjs");
   writeFileSync(
     probe,
     `process.on("exit", () => {
-  const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
-  const report = { esm: loaded("internal/modules/esm/translators"), childProcess: loaded("child_process"), net: loaded("net") };
-  require("node:fs").writeSync(2, JSON.stringify(report) + "\\n");
+  const watched = ["internal/modules/esm/translators", "internal/modules/esm/module_job", "child_process", "net"];
+  const loaded = watched.filter((m) => process.moduleLoadList.includes("NativeModule " + m));
+  require("node:fs").writeSync(2, JSON.stringify(loaded) + "\\n");
 });\n`,
   );
-  const res = await box.run(["app", "list", "--json"], { env: { NODE_OPTIONS: `--require ${probe}` } });
+  const env = { NODE_OPTIONS: `--require ${probe}` };
+  // The floor: an empty CommonJS file under the same node. Node 24 starts its ES module loader
+  // before any preload runs, for every program; Node 20 and 22 only when something is imported.
+  const bare = join(box.dir, "bare.cjs");
+  writeFileSync(bare, "");
+  const floorRun = spawnSync(process.execPath, [bare], { env: { ...box.env, ...env }, encoding: "utf8", timeout: 30_000 });
+  assert.equal(floorRun.status, 0, floorRun.stderr);
+  const floor = JSON.parse(floorRun.stderr);
+  const res = await box.run(["app", "list", "--json"], { env });
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(JSON.parse(res.stdout), []);
-  assert.deepEqual(JSON.parse(res.stderr), { esm: false, childProcess: false, net: false });
+  const loaded = JSON.parse(res.stderr);
+  assert.deepEqual(loaded.filter((m) => !floor.includes(m)), [], `bare node loads ${JSON.stringify(floor)}`);
 });
 
 /** The environment a process was started with (/proc: what exec gave it, whatever it set since). */
