@@ -90,9 +90,9 @@ export class Builder {
         // A portable bundle leaves this machine: its source map names files relative to it.
         ...(this.#portable ? {} : { sourceRoot: `${pathToFileURL(dirname(this.entry)).href}/` }),
         logLevel: "silent",
-        // Local CommonJS files bundled into ESM may call require(); give them one.
-        // Not in a portable bundle: `nodal start` bundles it again, adding this banner a second time.
-        ...(this.#portable ? {} : { banner: { js: `import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` } }),
+        // Local CommonJS files bundled into ESM may call require(); give them one. A portable
+        // bundle starts with PORTABLE_MARK: `nodal start` imports it as it is, without a build.
+        banner: { js: `${this.#portable ? `${PORTABLE_MARK}\n` : ""}import { createRequire as __nodalCreateRequire } from "node:module"; const require = __nodalCreateRequire(import.meta.url);` },
         plugins: [this.#portable ? portablePlugin : this.#resolvePlugin()],
       });
     }
@@ -172,6 +172,9 @@ export class Builder {
     };
   }
 }
+
+/** The first line of a portable bundle (see `Builder`'s `portable`). */
+export const PORTABLE_MARK = "// nodal portable snapshot: imports packages and \"nodal\" from node_modules beside it";
 
 /** Every bare import (packages, `"nodal"`) stays as written. */
 const portablePlugin: Plugin = {

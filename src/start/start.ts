@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { AppHost } from "../engine/host.js";
 import { Worker } from "../engine/worker.js";
-import { Builder } from "../loader/build.js";
+import { Builder, PORTABLE_MARK, type BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
 import { stdout } from "../ui/stdio.js";
@@ -62,7 +63,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     rmSync(buildDir, { recursive: true, force: true });
   };
   try {
-    const build = await builder.build();
+    const build = snapshot(target.path) ?? (await builder.build());
     await builder.dispose(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);
     checkNames(manifest, opts);
@@ -89,6 +90,22 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     sink.close();
     await cleanup();
   }
+}
+
+/**
+ * A portable snapshot (`nodal export`'s app.mjs) as it is: built already, it imports its
+ * packages and "nodal" from the node_modules beside it, so a pod starts without esbuild.
+ */
+function snapshot(path: string): BuildOutput | undefined {
+  if (!path.endsWith(".mjs")) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined; // the build says the file is missing
+  }
+  if (!text.startsWith(`${PORTABLE_MARK}\n`)) return undefined;
+  return { file: path, hash: createHash("sha256").update(text).digest("hex").slice(0, 16), inputs: [path], externals: [], ms: 0 };
 }
 
 /** `--only` and `--call` name functions the app has (`--call` a non-web one). */
