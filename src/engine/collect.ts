@@ -9,9 +9,9 @@ let timer: NodeJS.Timeout | undefined;
  * A full garbage collection a moment after a swap (one for a burst of swaps). A swap leaves the old
  * version's objects (its workers' process handles, pipes and streams, its build and manifest)
  * as garbage old enough to sit in V8's old generation, which V8 collects only when that
- * generation passes a limit sized for a big heap or when the process looks idle to it: a
- * supervisor redeployed every few seconds grew ~50 KB a redeploy, serve as much a reload,
- * though nothing stayed reachable. Collecting a heap this small takes a few milliseconds.
+ * generation passes a limit or when the process looks idle to it: a supervisor redeployed
+ * back to back grew ~45 KB a redeploy and serve ~10 KB a reload, though nothing stayed
+ * reachable (bench/memory.js). Collecting a heap this small takes a few milliseconds.
  */
 export function collectSoon(): void {
   if (timer) return;
