@@ -10,20 +10,20 @@ import { join } from "node:path";
 import { ROOT, markdownTable } from "./lib.js";
 
 /** Known parts, in the order they run by default. */
-const PARTS = ["reload", "start", "http", "logs", "cron", "remote", "pod"];
+const PARTS = ["reload", "reload-scale", "start", "http", "logs", "cron", "remote", "memory", "pod"];
 
 const USAGE = `usage: node bench/index.js [PART...] [--write] [--runs N] [--edits N] [--quiet]
   parts: ${PARTS.join(", ")} (default: all)
   --write    replace each part's section in BENCHMARKS.md
-  --runs N   passes per tool (default: reload 1, start 5, http 5, logs 3)
-  --edits N  edits per pass (default 20)
+  --runs N   passes per tool (default: reload 1, reload-scale 1, start 5, http 5, logs 3)
+  --edits N  edits per pass (default: reload 20, reload-scale 10); memory: reloads (default 1000)
   --quiet    no progress lines on stderr
   --without-extra-ca
              unset NODE_EXTRA_CA_CERTS for every tool (Node 20 parses that file at each start);
              written as the section PART-without-extra-ca`;
 
 function parseArgs(argv) {
-  const opts = { parts: [], write: false, runs: undefined, edits: 20, quiet: false, withoutExtraCa: false };
+  const opts = { parts: [], write: false, runs: undefined, edits: undefined, quiet: false, withoutExtraCa: false };
   const positiveInt = (flag, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usageError(`${flag} needs a positive integer, got ${JSON.stringify(v ?? "")}`);

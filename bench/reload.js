@@ -83,7 +83,7 @@ const shownCommand = {
 };
 
 /** Polls GET / until the body is `version`: { ok, ms, refusedMs, failed, requests, last }. */
-async function waitForVersion(port, version, t0, timeoutMs) {
+export async function waitForVersion(port, version, t0, timeoutMs) {
   let refusedMs = 0;
   let failedAt = null;
   let failed = 0;

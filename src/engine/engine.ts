@@ -11,6 +11,7 @@ import type { FromWorker } from "./protocol.js";
 import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type Stream } from "./worker.js";
+import { collectSoon } from "./collect.js";
 
 /** Lines a function printed (one read from its worker's pipe), tagged with where they came from. */
 export interface LogEntry {
@@ -338,7 +339,10 @@ export class Engine {
       }
       this.#current = version;
       this.#secrets = secretNeedles(manifest.functions.flatMap((f) => f.secretValues));
-      if (previous) this.#retire(previous);
+      if (previous) {
+        this.#retire(previous);
+        collectSoon();
+      }
       this.#resetPools(manifest);
       this.#spares.setPreload(build.externals);
       if (this.opts.spares > 0) this.#spares.resize(Math.max(this.opts.spares, slots.length));
