@@ -145,8 +145,12 @@ export async function swapInto(live: AppRecord, hash: string | undefined, makeVe
   }
 }
 
-/** Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue). */
-export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor): Promise<DeployResult> {
+/**
+ * Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue).
+ * A version made for this start is removed if it fails; a `stored` one (`nodal resurrect`
+ * starting the current version again) is kept.
+ */
+export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor, stored = false): Promise<DeployResult> {
   const version = makeVersion();
   const supervisor = pending ?? PendingSupervisor.spawn();
   try {
@@ -156,7 +160,7 @@ export async function startFresh(name: string, host: string, makeVersion: () => 
     const res = await supervisor.go(id, name, version.n);
     return { name, version: version.n, urls: res.urls, manifest: res.manifest, skipped: false, id };
   } catch (error) {
-    rmSync(versionDir(name, version.n), { recursive: true, force: true });
+    if (!stored) rmSync(versionDir(name, version.n), { recursive: true, force: true });
     throw error;
   } finally {
     if (!pending) supervisor.release();
