@@ -23,6 +23,8 @@ export interface DeployOptions {
   name?: string;
   host: string;
   json: boolean;
+  /** Kept with the new version (`app history`). */
+  tag?: string;
 }
 
 export interface DeployResult {
@@ -75,7 +77,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   // Loaded after the supervisor is on its way: esbuild's module takes a while to load.
   const { Builder } = await import("../loader/build.js");
   const builder = new Builder(target.path, buildDir);
-  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}), ...(opts.name ? { named: true } : {}) };
+  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}), ...(opts.name ? { named: true } : {}), ...(opts.tag !== undefined ? { tag: opts.tag } : {}) };
   const spinner = progress();
   try {
     spinner.step(`Building ${target.file}…`);

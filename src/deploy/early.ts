@@ -20,7 +20,7 @@ const EARLY = Symbol.for("nodal.earlySupervisor");
 const slot = globalThis as { [EARLY]?: PendingSupervisor };
 
 /** Options of `nodal deploy` that take a value (`--name NAME`). */
-const VALUE_OPTIONS = new Set(["--name", "--host"]);
+const VALUE_OPTIONS = new Set(["--name", "--host", "--tag"]);
 
 /** `args`: the command line after `deploy`. */
 export function startEarly(args: string[]): void {

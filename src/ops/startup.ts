@@ -97,7 +97,7 @@ async function systemdMissing(execa: Execa): Promise<string | undefined> {
 
 function printed(path: string, unit: string, user: string): string {
   const cmds = installCommands(user).map((c) => `  ${c.join(" ")}`);
-  return [`Unit file ${path}:`, "", unit, "Then run:", ...cmds, ""].join("\n");
+  return [`Unit file ${path}:`, "", unit, "Save it there, then run:", ...cmds, ""].join("\n");
 }
 
 /**
