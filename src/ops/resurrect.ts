@@ -8,14 +8,15 @@ import { style } from "../ui/output.js";
 import { stdout } from "../ui/stdio.js";
 
 /**
- * Per app name, the record that says what the user wants: the newest that is not a `serve`
+ * Per app name (in name order), the record that says what the user wants: the newest that is not a `serve`
  * session. `deployed` means it should run (even if its process is gone: a reboot, a crash);
  * `stopped` means it was stopped on purpose.
  */
 export function desiredStates(records: AppRecord[]): AppRecord[] {
   const newest = new Map<string, AppRecord>();
   for (const r of records) if (r.state !== "ephemeral") newest.set(r.name, r); // oldest first: the last wins
-  return [...newest.values()];
+  // By name: a restart writes a new createdAt, and the order should not change with it.
+  return [...newest.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The address the app's ports were bound to, read back from its URLs (default 127.0.0.1). */
