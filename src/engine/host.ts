@@ -298,9 +298,11 @@ export class AppHost {
 
   /**
    * Graceful stop: ports closed, work in flight finished within its function's timeout (or
-   * `capMs` when shorter), state `stopped`.
+   * `capMs` when shorter), state `stopped`. `stillDeployed`: a deployed app ended by a signal
+   * (the machine shutting down) keeps its desired state, so `nodal resurrect` starts it again;
+   * only `nodal app stop` stops one on purpose.
    */
-  stop(capMs?: number): Promise<void> {
+  stop(capMs?: number, stillDeployed = false): Promise<void> {
     this.#stopped ??= (async () => {
       this.system(`stopping${capMs !== undefined ? ` (work in flight gets at most ${capMs} ms)` : ""}`);
       this.#control?.close();
@@ -308,10 +310,12 @@ export class AppHost {
       await this.engine.stop(capMs);
       if (this.record && !this.opts.sink) {
         rmSync(controlSocketPath(this.record.id), { force: true });
-        this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
-        saveApp(this.record);
+        if (!stillDeployed) {
+          this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
+          saveApp(this.record);
+        }
       }
-      this.system("stopped");
+      this.system(stillDeployed ? "stopped by a signal; still deployed (`nodal resurrect` starts it again)" : "stopped");
       this.#logs?.close();
     })();
     return this.#stopped;

@@ -97,3 +97,26 @@ test("an app whose version is gone is reported, the others still start, and resu
   assert.match(res.stderr, /Error: 1 of 2 apps did not start/);
   assert.deepEqual(await states(box), { alpha: "deployed", beta: "crashed" });
 });
+
+test("a supervisor ended by SIGTERM (a shutdown) stays deployed and resurrect starts it again; app stop is on purpose", async (t) => {
+  const box = sandbox(t, { "app.ts": app("term") });
+  const first = await deploy(box, "app.ts");
+  const { pids } = JSON.parse((await box.run(["app", "show", "term", "--json"])).stdout);
+  process.kill(pids.supervisor, "SIGTERM");
+  await waitUntil(() => pidsWithHome(box.home).length === 0, { what: "the app's processes to end" });
+  assert.deepEqual(await states(box), { term: "crashed" });
+  const logs = await box.run(["app", "logs", "term", "--function", "nodal"]);
+  assert.match(logs.stdout, /stopped by a signal; still deployed/);
+
+  const res = await box.run(["resurrect"], { timeoutMs: 60_000 });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.equal(res.stdout, `✓ term v1 started again (${first.id}): ${first.urls.hello}\n`);
+  assert.deepEqual(JSON.parse((await request(first.urls.hello)).body), { app: "term" });
+
+  const stop = await box.run(["app", "stop", "term"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.deepEqual(await states(box), { term: "stopped" });
+  const after = await box.run(["resurrect"]);
+  assert.match(after.stdout, /^- term stays stopped/);
+  assert.deepEqual(pidsWithHome(box.home), []);
+});
