@@ -22,6 +22,8 @@ export interface DeployOptions {
   name?: string;
   host: string;
   json: boolean;
+  /** Kept with the new version (`app history`). */
+  tag?: string;
 }
 
 export interface DeployResult {
@@ -75,7 +77,7 @@ export async function deploy(target: Target, opts: DeployOptions): Promise<numbe
   // Loaded after the supervisor is on its way: esbuild's module takes a while to load.
   const { Builder } = await import("../loader/build.js");
   const builder = new Builder(target.path, buildDir);
-  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}), ...(opts.name ? { named: true } : {}) };
+  const meta = { file: target.path, display: target.file, ...(target.selector ? { selector: target.selector } : {}), ...(opts.name ? { named: true } : {}), ...(opts.tag !== undefined ? { tag: opts.tag } : {}) };
   const spinner = progress();
   try {
     spinner.step(`Building ${target.file}…`);
@@ -145,8 +147,12 @@ export async function swapInto(live: AppRecord, hash: string | undefined, makeVe
   }
 }
 
-/** Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue). */
-export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor): Promise<DeployResult> {
+/**
+ * Under the name's lock: start a new instance (reusing a crashed one's id, so its logs continue).
+ * A version made for this start is removed if it fails; a `stored` one (`nodal resurrect`
+ * starting the current version again) is kept.
+ */
+export async function startFresh(name: string, host: string, makeVersion: () => VersionRecord, pending?: PendingSupervisor, stored = false): Promise<DeployResult> {
   const version = makeVersion();
   const supervisor = pending ?? PendingSupervisor.spawn();
   try {
@@ -156,7 +162,7 @@ export async function startFresh(name: string, host: string, makeVersion: () => 
     const res = await supervisor.go(id, name, version.n);
     return { name, version: version.n, urls: res.urls, manifest: res.manifest, skipped: false, id };
   } catch (error) {
-    rmSync(versionDir(name, version.n), { recursive: true, force: true });
+    if (!stored) rmSync(versionDir(name, version.n), { recursive: true, force: true });
     throw error;
   } finally {
     if (!pending) supervisor.release();

@@ -79,8 +79,11 @@ export async function stopApp(name: string, graceMs?: number): Promise<void> {
       // Its workers follow it: they exit, ending what they started, once it is gone.
       process.kill(app.pid!, "SIGKILL");
       stdout.write(`${style("yellow", "!")} App ${app.name} did not stop within ${Math.round(waitMs / 1000)}s; killed it.\n`);
-      saveApp({ ...resolveApp(app.id), state: "stopped", stoppedAt: new Date().toISOString() });
     }
+    // Killed, or ended by the SIGTERM sent when it did not answer: a signal leaves an app
+    // deployed (it is how a shutdown ends it), and this stop is on purpose.
+    const after = resolveApp(app.id);
+    if (after.state !== "stopped") saveApp({ ...after, state: "stopped", stoppedAt: new Date().toISOString() });
     stdout.write(`${style("green", "✓")} Stopped app ${app.name} (${app.id}).\n`);
   });
 }

@@ -4,6 +4,7 @@ import { fromWire, toWire, UserError, type WireError } from "../errors.js";
 import { controlSocketPath as socketPath } from "../registry/sockets.js";
 import { LineSplitter } from "./lines.js";
 import type { AppStatus, PublicManifest } from "./status.js";
+import type { CallRecord } from "./call-log.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
@@ -26,6 +27,13 @@ export interface ControlOps {
   warm: { request: Record<string, never>; response: Record<string, never> };
   /** Run a function (`Function.fromName(…).remote()`); arguments and result are v8-serialized, base64. */
   call: { request: { fn: string; args: string }; response: { value: string } };
+  /**
+   * `nodal app run`: runs a function in the app's own workers; a scheduled one as a tick of its
+   * schedule (recorded, shown as its last run). `args` and the result are v8-serialized, base64.
+   */
+  run: { request: { fn: string; args: string }; response: { value: string; runId?: string } };
+  /** The app's recent calls, oldest first (`nodal app calls`); only those of `fn` when given. */
+  calls: { request: { fn?: string }; response: { calls: CallRecord[] } };
   /**
    * Graceful stop: work in flight finishes within its function's timeout, or `graceMs` when
    * shorter. Answers how long that may take at most.

@@ -2,6 +2,7 @@ import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
 import { toWire, UserError } from "../errors.js";
 import { Backoff } from "./backoff.js";
+import { CallLog } from "./call-log.js";
 import { FrontDoor } from "./front-door.js";
 import { CallCutOffError, FunctionPool, retryDelaySec, type CallOptions } from "./function-pool.js";
 import { toLoadError } from "./load-error.js";
@@ -83,6 +84,8 @@ interface WebState {
  */
 export class Engine {
   readonly opts: EngineOptions;
+  /** The app's recent calls (`nodal app calls`). */
+  readonly calls = new CallLog();
   #spares: SparePool;
   #doors = new Map<string, FrontDoor>();
   #pools = new Map<string, FunctionPool>();
@@ -512,12 +515,30 @@ export class Engine {
     });
   }
 
-  /** Runs a (non-web) function of the live version in its own pool of workers. */
+  /**
+   * Runs a (non-web) function of the live version in its own pool of workers, recorded in
+   * `calls` (a call of a function that does not exist is not one). `callId` names the record
+   * (a scheduled run's id); default a new `fc-` id.
+   */
+  async call(fn: string, args: unknown[], opts: CallOptions & { callId?: string } = {}): Promise<unknown> {
+    const { callId, ...rest } = opts;
+    if (!this.#pools.has(fn)) return this.#call(fn, args, rest);
+    const record = this.calls.begin(fn, callId);
+    try {
+      const value = await this.#call(fn, args, rest);
+      record.ok();
+      return value;
+    } catch (error) {
+      record.fail(error);
+      throw error;
+    }
+  }
+
   /**
    * A call cut off by a redeploy (it outlived its function's timeout on the retired version) is
    * logged and, per the function's `retries`, attempted again on the new version.
    */
-  async call(fn: string, args: unknown[], opts: CallOptions = {}): Promise<unknown> {
+  async #call(fn: string, args: unknown[], opts: CallOptions): Promise<unknown> {
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {

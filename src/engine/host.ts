@@ -14,7 +14,7 @@ import type { LogRecord } from "../logs/record.js";
 import { controlSocketPath, serveControl, type ControlHandlers } from "./control.js";
 import { Engine, type Activation, type EngineEvent, type EngineOptions, type LogEntry } from "./engine.js";
 import { describeSchedule } from "./schedule-time.js";
-import { Scheduler, type SchedulerHost } from "./scheduler.js";
+import { Scheduler, type RunRecord, type SchedulerHost } from "./scheduler.js";
 import { publicManifest, type AppStatus } from "./status.js";
 
 /** What the engine reports to its host. */
@@ -73,6 +73,10 @@ export class AppHost {
   #control: Server | undefined;
   #runsFile: string | undefined;
   #stopped: Promise<void> | undefined;
+  /** How many `app run`s wait for a scheduled run, per function. */
+  #runWaiters = new Map<string, number>();
+  /** Results of scheduled runs by run id, kept only while an `app run` of the function waits. */
+  #runResults = new Map<string, { fn: string; value: unknown }>();
   /** Called when `nodal app stop` asks this instance to stop (with its `--grace`); default: stop here. */
   onStopRequested: ((capMs?: number) => void) | undefined;
 
@@ -85,7 +89,12 @@ export class AppHost {
     });
     if (opts.schedules) {
       this.scheduler = (opts.makeScheduler ?? ((h) => new Scheduler(h)))({
-        call: (fn, label, onRetry) => this.engine.call(fn, [], { label, onRetry }),
+        call: async (fn, label, onRetry) => {
+          const value = await this.engine.call(fn, [], { label, onRetry, callId: label });
+          // A run asked for by `app run` hands its result back to the one who asked.
+          if (this.#runWaiters.has(fn)) this.#runResults.set(label, { fn, value });
+          return value;
+        },
         log: (fn, source, line) => this.#log({ time: new Date().toISOString(), function: fn, source, stream: "system", line }),
         record: (run) => {
           if (this.#runsFile) appendFileSync(this.#runsFile, JSON.stringify(run) + "\n", { mode: 0o600 });
@@ -230,6 +239,12 @@ export class AppHost {
         const value = await this.engine.call(fn, deserialize(Buffer.from(args, "base64")) as unknown[]);
         return { value: serialize(value).toString("base64") };
       },
+      run: async ({ fn, args }) => {
+        const input = deserialize(Buffer.from(args, "base64")) as unknown[];
+        const value = await this.#runNow(fn, input);
+        return { value: serialize(value.value).toString("base64"), ...(value.runId ? { runId: value.runId } : {}) };
+      },
+      calls: async ({ fn }) => ({ calls: this.engine.calls.list(fn) }),
       stop: async ({ graceMs }) => {
         setImmediate(() => (this.onStopRequested ? this.onStopRequested(graceMs) : void this.stop(graceMs)));
         return { stopping: true, graceMs: Math.min(graceMs ?? Infinity, this.engine.longestTimeoutMs) };
@@ -248,10 +263,46 @@ export class AppHost {
   }
 
   /**
-   * Graceful stop: ports closed, work in flight finished within its function's timeout (or
-   * `capMs` when shorter), state `stopped`.
+   * `nodal app run`: a function run now in the app's workers. A scheduled one fires as a tick
+   * of its schedule (recorded in runs.jsonl, shown as its last run; its retries apply); any
+   * other goes through `engine.call`, as `.remote()` does.
    */
-  stop(capMs?: number): Promise<void> {
+  async #runNow(fn: string, args: unknown[]): Promise<{ value: unknown; runId?: string }> {
+    const spec = this.engine.current?.manifest.functions.find((f) => f.name === fn);
+    if (spec?.kind === "web") {
+      const url = this.engine.urls[fn];
+      throw new UserError("E_INVALID_INPUT", `"${fn}" is a web function; call it over HTTP`, url ? `its URL: ${url}` : undefined);
+    }
+    if (!spec?.schedule || !this.scheduler) return { value: await this.engine.call(fn, args) };
+    if (args.length > 0) throw new UserError("E_INVALID_INPUT", `"${fn}" is a scheduled function: it takes no input`, "run it without --input");
+    this.#runWaiters.set(fn, (this.#runWaiters.get(fn) ?? 0) + 1);
+    let run: RunRecord;
+    let value: unknown;
+    try {
+      run = await this.scheduler.fireNow(fn);
+      value = this.#runResults.get(run.id)?.value;
+    } finally {
+      const left = this.#runWaiters.get(fn)! - 1;
+      if (left > 0) this.#runWaiters.set(fn, left);
+      else {
+        this.#runWaiters.delete(fn);
+        for (const [id, r] of this.#runResults) if (r.fn === fn) this.#runResults.delete(id);
+      }
+    }
+    if (run.outcome === "skipped") {
+      throw new UserError("E_INVALID_STATE", `a run of "${fn}" is still going; this one was skipped (${run.id})`, `see \`nodal app logs ${this.record?.name ?? ""} --function ${fn}\``);
+    }
+    if (run.outcome !== "success") throw new UserError("E_FUNCTION_FAILED", `run ${run.id} of "${fn}" ${run.outcome === "timeout" ? "timed out" : "failed"}: ${run.error ?? ""}`);
+    return { value, runId: run.id };
+  }
+
+  /**
+   * Graceful stop: ports closed, work in flight finished within its function's timeout (or
+   * `capMs` when shorter), state `stopped`. `stillDeployed`: a deployed app ended by a signal
+   * (the machine shutting down) keeps its desired state, so `nodal resurrect` starts it again;
+   * only `nodal app stop` stops one on purpose.
+   */
+  stop(capMs?: number, stillDeployed = false): Promise<void> {
     this.#stopped ??= (async () => {
       this.system(`stopping${capMs !== undefined ? ` (work in flight gets at most ${capMs} ms)` : ""}`);
       this.#control?.close();
@@ -259,10 +310,12 @@ export class AppHost {
       await this.engine.stop(capMs);
       if (this.record && !this.opts.sink) {
         rmSync(controlSocketPath(this.record.id), { force: true });
-        this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
-        saveApp(this.record);
+        if (!stillDeployed) {
+          this.record = { ...this.record, state: "stopped", stoppedAt: new Date().toISOString() };
+          saveApp(this.record);
+        }
       }
-      this.system("stopped");
+      this.system(stillDeployed ? "stopped by a signal; still deployed (`nodal resurrect` starts it again)" : "stopped");
       this.#logs?.close();
     })();
     return this.#stopped;

@@ -20,6 +20,8 @@ export interface VersionRecord {
   named?: boolean;
   /** Set when this version was made by `app rollback` from another. */
   rollbackOf?: number;
+  /** `deploy --tag TAG`: the user's own label (a release, a commit). */
+  tag?: string;
 }
 
 export function versionsDir(name: string): string {

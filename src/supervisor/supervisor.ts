@@ -74,21 +74,22 @@ let early: Worker;
 let stopping = false;
 /**
  * Work in flight finishes within its function's timeout, or `capMs` (`app stop --grace`) when
- * that is shorter. A second signal does not wait for anything.
+ * that is shorter. A second signal does not wait for anything. A signal (a shutdown, a reboot)
+ * is not a stop on purpose: the app stays deployed, and `nodal resurrect` starts it again.
  */
-const stop = (capMs?: number) => {
+const stop = (capMs?: number, bySignal = false) => {
   if (!host) early.kill();
   if (stopping) return void host?.engine.stop(0);
   stopping = true;
-  void (host?.stop(capMs) ?? Promise.resolve()).then(() => process.exit(0));
+  void (host?.stop(capMs, bySignal) ?? Promise.resolve()).then(() => process.exit(0));
 };
 let committed = false;
 
 /** Called by main.ts with the worker it forked first and the messages that came meanwhile. */
 export function runSupervisor(first: Worker, onMessage: (handler: (msg: ToSupervisor) => void) => void): void {
   early = first;
-  process.on("SIGTERM", () => stop());
-  process.on("SIGINT", () => stop());
+  process.on("SIGTERM", () => stop(undefined, true));
+  process.on("SIGINT", () => stop(undefined, true));
   process.on("SIGHUP", () => {}); // the terminal closing is not our business
   process.on("disconnect", () => {
     // The deploying CLI left: after "go" that is the plan; before it, nobody will ever say "go".

@@ -17,7 +17,7 @@ export default defineCommand({
     }
     const live = listApps().find((r) => r.name === name && r.state === "deployed" && liveState(r) === "deployed");
     if (opts.json) {
-      const out = versions.map((v) => ({ version: v.n, createdAt: v.createdAt, file: v.file, hash: v.hash, live: v.n === live?.version, ...(v.rollbackOf ? { rollbackOf: v.rollbackOf } : {}) }));
+      const out = versions.map((v) => ({ version: v.n, createdAt: v.createdAt, file: v.file, hash: v.hash, live: v.n === live?.version, tag: v.tag ?? null, ...(v.rollbackOf ? { rollbackOf: v.rollbackOf } : {}) }));
       stdout.write(JSON.stringify(out, null, 2) + "\n");
       return;
     }
@@ -25,9 +25,10 @@ export default defineCommand({
       `v${v.n}`,
       v.createdAt.replace("T", " ").slice(0, 19),
       v.file,
+      v.tag ?? "",
       v.n === live?.version ? "live" : "",
       v.rollbackOf ? `rollback of v${v.rollbackOf}` : "",
     ]);
-    stdout.write(table(["Version", "Deployed", "Source", "State", "Note"], rows) + "\n");
+    stdout.write(table(["Version", "Deployed", "Source", "Tag", "State", "Note"], rows) + "\n");
   },
 });
