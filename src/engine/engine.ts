@@ -51,6 +51,18 @@ export interface EngineOptions {
   cwd?: string;
   onLog: (entry: LogEntry) => void;
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Where calls of functions this engine does not run go (`nodal start --cluster`: a Redis
+   * queue that other pods consume). Default: every function runs in a local pool.
+   */
+  calls?: CallTransport;
+}
+
+/** The call seam: a function's calls run in the engine's local pool, or through a transport. */
+export interface CallTransport {
+  /** True when `fn`'s calls go through this transport (it gets no local pool). */
+  handles(fn: string): boolean;
+  call(app: string, spec: FunctionSpec, args: unknown[], opts: CallOptions): Promise<unknown>;
 }
 
 /** One loaded build: its manifest and the workers serving its web functions. */
@@ -411,7 +423,7 @@ export class Engine {
   #resetPools(manifest: AppManifest): void {
     const old = [...this.#pools.values()];
     this.#pools.clear();
-    for (const spec of manifest.functions.filter((f) => f.kind === "function")) {
+    for (const spec of manifest.functions.filter((f) => f.kind === "function" && !this.opts.calls?.handles(f.name))) {
       const pool = new FunctionPool(spec, (s) => this.#functionWorker(s));
       this.#pools.set(spec.name, pool);
       void pool.warm();
@@ -514,6 +526,8 @@ export class Engine {
    * logged and, per the function's `retries`, attempted again on the new version.
    */
   async call(fn: string, args: unknown[], opts: CallOptions = {}): Promise<unknown> {
+    const elsewhere = this.opts.calls?.handles(fn) ? this.#current?.manifest.functions.find((f) => f.name === fn && f.kind === "function") : undefined;
+    if (elsewhere) return this.opts.calls!.call(this.#current!.manifest.appName, elsewhere, args, opts);
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TimeoutError } from "./errors.js";
+import { InvalidError, TimeoutError } from "./errors.js";
 
 /** Parameters of `FunctionCall.get`. */
 export interface FunctionCallGetParams {
@@ -18,11 +18,27 @@ export class FunctionCall<R = unknown> {
   readonly id: string;
   #result: Promise<R>;
 
-  constructor(result: Promise<R>) {
-    this.id = `fc-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  constructor(result: Promise<R>, id?: string) {
+    this.id = id ?? `fc-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
     this.#result = result;
     // A spawned call whose result nobody asks for must not crash the process when it fails.
     result.catch(() => {});
+  }
+
+  /**
+   * A call spawned by any process of the cluster (`NODAL_CLUSTER`), by its id; its result is
+   * kept for 24 hours.
+   *
+   * @example
+   * const result = await FunctionCall.fromId(id).get({ timeout: 60 });
+   */
+  static fromId<R = unknown>(id: string): FunctionCall<R> {
+    const cluster = process.env.NODAL_CLUSTER;
+    if (!cluster) {
+      throw new InvalidError(`FunctionCall.fromId("${id}") finds calls in cluster mode only: set NODAL_CLUSTER=redis://HOST:PORT`);
+    }
+    const result = import("../cluster/client.js").then(({ sharedClient }) => sharedClient(cluster).result(id) as Promise<R>);
+    return new FunctionCall(result, id);
   }
 
   async get(params: FunctionCallGetParams = {}): Promise<R> {
@@ -40,4 +56,17 @@ export class FunctionCall<R = unknown> {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * `.spawn()` in cluster mode (`NODAL_CLUSTER`): the call goes on its function's queue, and
+ * its id finds it from any process (`FunctionCall.fromId`). Undefined outside cluster mode.
+ */
+export async function spawnInCluster<R>(app: string, fn: string, args: unknown[]): Promise<FunctionCall<R> | undefined> {
+  const cluster = process.env.NODAL_CLUSTER;
+  if (!cluster) return undefined;
+  const { sharedClient } = await import("../cluster/client.js");
+  const client = sharedClient(cluster);
+  const id = await client.spawn(app, fn, args);
+  return new FunctionCall(client.result(id) as Promise<R>, id);
 }
