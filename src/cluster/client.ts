@@ -171,8 +171,13 @@ export class ClusterClient {
     w.reject = (e) => (rej(e), reject(e));
   }
 
+  /** Closes the connections (at most a second's wait: Redis may be away). */
   async close(): Promise<void> {
-    await Promise.all([...this.#queues.values()].flatMap((q) => [q.queue.close(), q.events.close()]));
+    const closing = Promise.all([...this.#queues.values()].flatMap((q) => [q.queue.close(), q.events.close()]));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+    for (const q of this.#queues.values()) void q.events.disconnect().catch(() => {});
     this.#queues.clear();
     this.#conn.disconnect();
   }

@@ -27,10 +27,12 @@ export type RunLocal = (spec: FunctionSpec, args: unknown[]) => Promise<unknown>
  */
 export class ClusterConsumer {
   #workers: Worker[] = [];
+  #connections: Redis[] = [];
 
   constructor(url: string, app: string, specs: FunctionSpec[], run: RunLocal) {
     for (const spec of specs) {
       const connection = new Redis(url, { maxRetriesPerRequest: null });
+      this.#connections.push(connection);
       const worker = new Worker(spec.name, (job: Job) => attempt(spec, job, run), {
         connection,
         prefix: queuePrefix(app),
@@ -48,9 +50,18 @@ export class ClusterConsumer {
     }
   }
 
-  /** Takes no more calls; those in flight finish first. */
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.close()));
+  /**
+   * Takes no more calls; those in flight finish first, within `graceMs`. With Redis away a
+   * graceful close would wait for it forever: past the grace the connections are dropped (a
+   * call still held is taken back by another replica once its lock runs out).
+   */
+  async close(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.all(this.#workers.map((w) => w.close())), late]);
+    clearTimeout(timer);
+    for (const c of this.#connections) c.disconnect();
+    await Promise.all(this.#workers.map((w) => w.close(true).catch(() => {})));
   }
 }
 

@@ -64,9 +64,9 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       ...(cluster ? { calls: cluster.transport } : {}),
     },
   });
-  let consumer: { close(): Promise<void> } | undefined;
+  let consumer: { close(graceMs: number): Promise<void> } | undefined;
   const cleanup = async () => {
-    await consumer?.close();
+    await consumer?.close(0);
     await cluster?.client.close();
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });
@@ -91,7 +91,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     process.once("SIGTERM", force);
     process.once("SIGINT", force);
     // Replicas take no more calls; those they hold finish in the pools, then the pools stop.
-    await consumer?.close();
+    await consumer?.close(host.engine.longestTimeoutMs + 1000);
     consumer = undefined;
     await host.stop(); // each function's work in flight gets its timeout (the export sets the pod's grace to match)
     health.close();

@@ -44,8 +44,9 @@ export const api = app.webEndpoint({}, async (q: Record<string, string>) => {
 
 /** Redis, a web pod (api) and two replicas of every other function. */
 async function cluster(t) {
-  const redis = await startRedis(t);
   const box = sandbox(t, { "app.ts": app });
+  // Stopped after the pods (after-hooks run in order): pods stop while Redis is still there.
+  const redis = await startRedis(t);
   const side = join(box.dir, "side.log");
   const [webPort, webHealth, h1, h2] = await freePorts(4);
   const env = { SIDE_FILE: side };
