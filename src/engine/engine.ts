@@ -531,7 +531,7 @@ export class Engine {
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {
-        const known = [...this.#pools.keys()];
+        const known = (this.#current?.manifest.functions ?? []).filter((f) => f.kind === "function").map((f) => f.name);
         throw new UserError(
           "E_NOT_FOUND",
           `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,
