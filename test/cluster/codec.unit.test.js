@@ -38,3 +38,14 @@ test("a caller waits at most every attempt's timeout, the backoff between them, 
   // 60 s in line + 3 × (10 + 5 + 2) s + 1 s + 2 s of backoff.
   assert.equal(callDeadlineMs(spec), 60_000 + 3 * 17_000 + 3_000);
 });
+
+test("FunctionCall.fromId outside cluster mode is an InvalidError naming NODAL_CLUSTER", async () => {
+  const { FunctionCall } = await import("../../dist/modules/sdk/function-call.js");
+  const saved = process.env.NODAL_CLUSTER;
+  delete process.env.NODAL_CLUSTER;
+  try {
+    assert.throws(() => FunctionCall.fromId("fc-0123"), { name: "InvalidError", message: /NODAL_CLUSTER=redis:\/\/HOST:PORT/ });
+  } finally {
+    if (saved !== undefined) process.env.NODAL_CLUSTER = saved;
+  }
+});

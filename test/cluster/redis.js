@@ -6,7 +6,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const REDIS_SERVER = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? "redis-server";
 
 /** Free loopback ports (bound, read, released). */
 export async function freePorts(n) {
