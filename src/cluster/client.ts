@@ -37,29 +37,54 @@ interface FunctionQueue {
  */
 export class ClusterClient {
   readonly url: string;
-  #conn: Redis;
+  #conn: Redis | undefined;
   #queues = new Map<string, FunctionQueue>();
   #waiters = new Map<string, Waiter>();
+  /** Connections are closed when no call is in progress: set for scripts, which must exit once their calls are done. */
+  #idleClose: boolean;
+  /** Calls being added or waited for. */
+  #busy = 0;
+  #idle: NodeJS.Timeout | undefined;
 
-  constructor(url: string) {
+  /** `idleClose`: connections close when no call is in progress, and open again on the next (a script's client). */
+  constructor(url: string, opts: { idleClose?: boolean } = {}) {
     this.url = url;
+    this.#idleClose = opts.idleClose ?? false;
+  }
+
+  /** The connection that adds calls, opened on first use. */
+  get #redis(): Redis {
+    if (this.#conn) return this.#conn;
     // Commands wait while Redis is away (ioredis reconnects and sends them then): a call made
     // during a Redis restart goes out when it is back, bounded by its caller's deadline.
-    this.#conn = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
-    this.#conn.on("error", () => {}); // reconnects on its own; calls in flight fail on "close"
+    const conn = new Redis(this.url, { maxRetriesPerRequest: null });
+    conn.on("error", () => {}); // reconnects on its own; calls in flight fail on "close"
     // Redis went away with the calls it held (a restart without persistence loses them): a
     // caller gets a clear error now rather than waiting for a result that may never come.
-    this.#conn.on("close", () => {
+    conn.on("close", () => {
+      if (conn !== this.#conn) return; // closed on purpose
       for (const w of [...this.#waiters.values()]) {
         this.#settle(w.id)?.reject(
           new UserError(
             "E_APP_UNREACHABLE",
-            `lost the connection to Redis (${redact(url)}) while waiting for function "${w.fn}" (call ${w.id})`,
+            `lost the connection to Redis (${redact(this.url)}) while waiting for function "${w.fn}" (call ${w.id})`,
             "the call may or may not have run (calls are at-least-once); call again once Redis is back",
           ),
         );
       }
     });
+    return (this.#conn = conn);
+  }
+
+  /** Counts calls in progress; with `idleClose`, the last one done closes the connections. */
+  #busyDelta(n: 1 | -1): void {
+    this.#busy += n;
+    clearTimeout(this.#idle);
+    if (this.#busy === 0 && this.#idleClose) {
+      // A moment later, so a script's next call in a loop reuses the connections.
+      this.#idle = setTimeout(() => void this.#closeConnections(), 100);
+      this.#idle.unref();
+    }
   }
 
   #queue(app: string, fn: string): FunctionQueue {
@@ -67,7 +92,8 @@ export class ClusterClient {
     let q = this.#queues.get(key);
     if (!q) {
       const prefix = queuePrefix(app);
-      const queue = new Queue(fn, { connection: this.#conn, prefix });
+      const queue = new Queue(fn, { connection: this.#redis, prefix });
+      // Its own connection: QueueEvents blocks on it (XREAD).
       const events = new QueueEvents(fn, { connection: { ...connectionOptions(this.url), maxRetriesPerRequest: null }, prefix });
       events.on("error", () => {});
       events.on("completed", ({ jobId, returnvalue }) => {
@@ -89,6 +115,7 @@ export class ClusterClient {
     if (!w) return undefined;
     this.#waiters.delete(id);
     clearTimeout(w.timer);
+    this.#busyDelta(-1);
     return w;
   }
 
@@ -108,20 +135,26 @@ export class ClusterClient {
         }, ttlMs);
       }
       this.#waiters.set(id, w);
+      this.#busyDelta(1);
     });
   }
 
   async #add(app: string, fn: string, args: unknown[], id: string): Promise<void> {
     const data = { args: encodeValue(args, `function "${fn}": an argument`) };
     const q = this.#queue(app, fn);
-    await q.ready;
-    await q.queue.add(fn, data, {
-      jobId: id,
-      attempts: MAX_ATTEMPTS,
-      backoff: { type: "nodal" },
-      removeOnComplete: { age: KEEP_RESULTS_SEC },
-      removeOnFail: { age: KEEP_RESULTS_SEC },
-    });
+    this.#busyDelta(1);
+    try {
+      await q.ready;
+      await q.queue.add(fn, data, {
+        jobId: id,
+        attempts: MAX_ATTEMPTS,
+        backoff: { type: "nodal" },
+        removeOnComplete: { age: KEEP_RESULTS_SEC },
+        removeOnFail: { age: KEEP_RESULTS_SEC },
+      });
+    } finally {
+      this.#busyDelta(-1);
+    }
   }
 
   /** One call of `fn` of `app`, by whichever replica takes it; `ttlMs` bounds the wait. */
@@ -151,7 +184,12 @@ export class ClusterClient {
     const existing = this.#waiters.get(id);
     if (existing) return new Promise((resolve, reject) => this.#chain(existing, resolve, reject));
     const q = this.#queue(named.app, named.fn);
-    await q.ready;
+    this.#busyDelta(1);
+    try {
+      await q.ready;
+    } finally {
+      this.#busyDelta(-1);
+    }
     const result = this.#wait(id, named.fn, undefined);
     // Already finished (or gone)? Checked after listening, so a result published meanwhile is not missed.
     const job = await Job.fromId(q.queue, id);
@@ -173,13 +211,21 @@ export class ClusterClient {
 
   /** Closes the connections (at most a second's wait: Redis may be away). */
   async close(): Promise<void> {
-    const closing = Promise.all([...this.#queues.values()].flatMap((q) => [q.queue.close(), q.events.close()]));
+    clearTimeout(this.#idle);
+    await this.#closeConnections();
+  }
+
+  async #closeConnections(): Promise<void> {
+    const queues = [...this.#queues.values()];
+    const conn = this.#conn;
+    this.#queues.clear();
+    this.#conn = undefined;
+    const closing = Promise.all(queues.flatMap((q) => [q.queue.close(), q.events.close()]));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closing.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
     clearTimeout(timer);
-    for (const q of this.#queues.values()) void q.events.disconnect().catch(() => {});
-    this.#queues.clear();
-    this.#conn.disconnect();
+    for (const q of queues) void q.events.disconnect().catch(() => {});
+    conn?.disconnect();
   }
 }
 
@@ -211,6 +257,6 @@ let shared: ClusterClient | undefined;
 
 /** The process's client for `NODAL_CLUSTER` (SDK calls made outside the engine share it). */
 export function sharedClient(url: string): ClusterClient {
-  if (!shared || shared.url !== url) shared = new ClusterClient(url);
+  if (!shared || shared.url !== url) shared = new ClusterClient(url, { idleClose: true });
   return shared;
 }

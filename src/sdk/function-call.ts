@@ -16,13 +16,26 @@ export interface FunctionCallGetParams {
  */
 export class FunctionCall<R = unknown> {
   readonly id: string;
-  #result: Promise<R>;
+  #result: Promise<R> | undefined;
+  #fetch: (() => Promise<R>) | undefined;
 
-  constructor(result: Promise<R>, id?: string) {
+  /** `result`: the call's outcome, or how to fetch it when first asked (a cluster call's). */
+  constructor(result: Promise<R> | (() => Promise<R>), id?: string) {
     this.id = id ?? `fc-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    if (typeof result === "function") this.#fetch = result;
+    else this.#settled(result);
+  }
+
+  #settled(result: Promise<R>): Promise<R> {
     this.#result = result;
     // A spawned call whose result nobody asks for must not crash the process when it fails.
     result.catch(() => {});
+    return result;
+  }
+
+  /** The outcome; a cluster call's is fetched on first use (nothing waits for it before). */
+  get #outcome(): Promise<R> {
+    return this.#result ?? this.#settled(this.#fetch!());
   }
 
   /**
@@ -37,12 +50,11 @@ export class FunctionCall<R = unknown> {
     if (!cluster) {
       throw new InvalidError(`FunctionCall.fromId("${id}") finds calls in cluster mode only: set NODAL_CLUSTER=redis://HOST:PORT`);
     }
-    const result = import("../cluster/client.js").then(({ sharedClient }) => sharedClient(cluster).result(id) as Promise<R>);
-    return new FunctionCall(result, id);
+    return new FunctionCall(() => import("../cluster/client.js").then(({ sharedClient }) => sharedClient(cluster).result(id) as Promise<R>), id);
   }
 
   async get(params: FunctionCallGetParams = {}): Promise<R> {
-    if (params.timeout === undefined) return this.#result;
+    if (params.timeout === undefined) return this.#outcome;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -51,7 +63,7 @@ export class FunctionCall<R = unknown> {
       );
     });
     try {
-      return await Promise.race([this.#result, timedOut]);
+      return await Promise.race([this.#outcome, timedOut]);
     } finally {
       clearTimeout(timer);
     }
@@ -68,5 +80,5 @@ export async function spawnInCluster<R>(app: string, fn: string, args: unknown[]
   const { sharedClient } = await import("../cluster/client.js");
   const client = sharedClient(cluster);
   const id = await client.spawn(app, fn, args);
-  return new FunctionCall(client.result(id) as Promise<R>, id);
+  return new FunctionCall(() => client.result(id) as Promise<R>, id);
 }

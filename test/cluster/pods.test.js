@@ -105,7 +105,8 @@ test("a replica killed with SIGKILL during a 3 s call: another replica runs it a
 test("a call spawned in one process is read with FunctionCall.fromId in another; Function.fromName goes through Redis", async (t) => {
   const { box, replicas, redis, call } = await cluster(t);
   const env = { ...box.env, NODAL_CLUSTER: redis.url };
-  const script = (body) => `import { Function, FunctionCall } from ${SDK};\n${body}\nprocess.exit(0);\n`;
+  // No process.exit: a script exits on its own once its calls are done (spawnSync's timeout would fail the test).
+  const script = (body) => `import { Function, FunctionCall } from ${SDK};\n${body}\n`;
   box.write({
     "spawner.mjs": script(`const c = await Function.fromName("clu", "slow").spawn(200); console.log(c.id);`),
     "getter.mjs": script(`const id = process.argv[2]; const out = { value: await FunctionCall.fromId(id).get({ timeout: 30 }) };
@@ -113,9 +114,11 @@ try { await FunctionCall.fromId(id.slice(0, -4) + "AAAA").get(); } catch (e) { o
 console.log(JSON.stringify(out));`),
   });
   const spawned = spawnSync(process.execPath, ["spawner.mjs"], { cwd: box.dir, env, encoding: "utf8", timeout: 30_000 });
+  assert.equal(spawned.status, 0, `the script exits by itself: ${spawned.signal} ${spawned.stderr}`);
   const id = spawned.stdout.trim();
   assert.match(id, /^fc-[0-9a-f]{20}-/, spawned.stderr);
   const got = spawnSync(process.execPath, ["getter.mjs", id], { cwd: box.dir, env, encoding: "utf8", timeout: 30_000 });
+  assert.equal(got.status, 0, `the script exits by itself: ${got.signal} ${got.stderr}`);
   const out = JSON.parse(got.stdout);
   assert.ok(replicas.some((r) => r.pid === out.value), `a replica's pid, got ${got.stdout} ${got.stderr}`);
   assert.equal(out.missing[0], "NotFoundError");
