@@ -12,11 +12,13 @@ export default defineCommand({
       .option("--port <port>", "port of the first web function served (exactly; others take the next free ones)", parsePort)
       .option("--health-port <port>", "port of /livez and /readyz", parsePort, 8081)
       .option("--call <function>", "run this function once (with its retries and timeout), print its result, exit")
-      .option("--input <json>", "with --call: the function's argument, as JSON"),
+      .option("--input <json>", "with --call: the function's argument, as JSON")
+      .option("--cluster <url>", "calls between pods through Redis at this redis://HOST:PORT URL (default: $NODAL_CLUSTER)"),
   async run([file], opts) {
     const { parseTarget } = await import("../loader/target.js");
     const { start } = await import("../start/start.js");
     const only = typeof opts.only === "string" ? opts.only.split(",").map((s: string) => s.trim()).filter(Boolean) : undefined;
+    const cluster: string | undefined = opts.cluster ?? (process.env.NODAL_CLUSTER || undefined);
     return start(parseTarget(file!), {
       host: opts.host,
       healthPort: opts.healthPort,
@@ -25,6 +27,7 @@ export default defineCommand({
       ...(opts.call !== undefined ? { call: opts.call } : {}),
       input: opts.input !== undefined ? parseInput(opts.input) : undefined,
       hasInput: opts.input !== undefined,
+      ...(cluster ? { cluster } : {}),
     });
   },
 });

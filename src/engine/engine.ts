@@ -53,6 +53,18 @@ export interface EngineOptions {
   cwd?: string;
   onLog: (entry: LogEntry) => void;
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Where calls of functions this engine does not run go (`nodal start --cluster`: a Redis
+   * queue that other pods consume). Default: every function runs in a local pool.
+   */
+  calls?: CallTransport;
+}
+
+/** The call seam: a function's calls run in the engine's local pool, or through a transport. */
+export interface CallTransport {
+  /** True when `fn`'s calls go through this transport (it gets no local pool). */
+  handles(fn: string): boolean;
+  call(app: string, spec: FunctionSpec, args: unknown[], opts: CallOptions): Promise<unknown>;
 }
 
 /** One loaded build: its manifest and the workers serving its web functions. */
@@ -418,7 +430,7 @@ export class Engine {
   #resetPools(manifest: AppManifest): void {
     const old = [...this.#pools.values()];
     this.#pools.clear();
-    for (const spec of manifest.functions.filter((f) => f.kind === "function")) {
+    for (const spec of manifest.functions.filter((f) => f.kind === "function" && !this.opts.calls?.handles(f.name))) {
       const pool = new FunctionPool(spec, (s) => this.#functionWorker(s));
       this.#pools.set(spec.name, pool);
       void pool.warm();
@@ -522,7 +534,7 @@ export class Engine {
    */
   async call(fn: string, args: unknown[], opts: CallOptions & { callId?: string } = {}): Promise<unknown> {
     const { callId, ...rest } = opts;
-    if (!this.#pools.has(fn)) return this.#call(fn, args, rest);
+    if (!this.#pools.has(fn) && !this.#elsewhere(fn)) return this.#call(fn, args, rest);
     const record = this.calls.begin(fn, callId);
     try {
       const value = await this.#call(fn, args, rest);
@@ -534,15 +546,23 @@ export class Engine {
     }
   }
 
+  /** A function this pod does not run: its calls go through the cluster transport. */
+  #elsewhere(fn: string): FunctionSpec | undefined {
+    if (!this.opts.calls?.handles(fn)) return undefined;
+    return this.#current?.manifest.functions.find((f) => f.name === fn && f.kind === "function");
+  }
+
   /**
    * A call cut off by a redeploy (it outlived its function's timeout on the retired version) is
    * logged and, per the function's `retries`, attempted again on the new version.
    */
   async #call(fn: string, args: unknown[], opts: CallOptions): Promise<unknown> {
+    const elsewhere = this.#elsewhere(fn);
+    if (elsewhere) return this.opts.calls!.call(this.#current!.manifest.appName, elsewhere, args, opts);
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {
-        const known = [...this.#pools.keys()];
+        const known = (this.#current?.manifest.functions ?? []).filter((f) => f.kind === "function").map((f) => f.name);
         throw new UserError(
           "E_NOT_FOUND",
           `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,

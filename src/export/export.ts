@@ -28,6 +28,8 @@ export interface KubernetesExportOptions {
   out: string;
   image?: string;
   namespace?: string;
+  /** `--cluster [URL]`: cross-pod calls through Redis (URL undefined: a Redis of the export's own). */
+  cluster?: { url?: string };
 }
 
 /** Stand-in for required secret keys while the app loads here; never written anywhere. */
@@ -45,7 +47,7 @@ export async function exportKubernetes(target: Target, opts: KubernetesExportOpt
     const image = opts.image ?? `${dnsName(manifest.appName)}:latest`;
     const secretKeys = keysOf(manifest, required);
     const entry = target.selector ? `app.mjs::${target.selector}` : "app.mjs";
-    const { docs, secrets, warnings } = toManifests(manifest, { image, entry, ...(opts.namespace ? { namespace: opts.namespace } : {}), secretKeys });
+    const { docs, secrets, warnings } = toManifests(manifest, { image, entry, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.cluster ? { cluster: opts.cluster } : {}), secretKeys });
     for (const v of missingVolumes) {
       warnings.push(`volume "${v}" is loaded without createIfMissing: a new PersistentVolumeClaim holds no volume yet, so the pods fail to load; use Volume.fromName("${v}", { createIfMissing: true })`);
     }

@@ -3,7 +3,9 @@
  * CronJob per schedule, a PersistentVolumeClaim per volume; secrets referenced by name. Plain
  * data; `yaml.ts` writes it.
  */
+import { UserError } from "../errors.js";
 import type { AppManifest, FunctionSpec } from "../loader/manifest.js";
+import { waitListKey } from "../cluster/keys.js";
 import { DnsNames, dnsName } from "./names.js";
 import { cronJobSchedule } from "./schedules.js";
 
@@ -27,7 +29,18 @@ export interface ExportOptions {
   entry: string;
   /** Keys of each named secret (from the local store; never values). */
   secretKeys: Record<string, string[]>;
+  /**
+   * Cluster mode (`--cluster [URL]`): calls cross pods through Redis at `url`, or, without
+   * one, through a Redis Deployment of the export's own.
+   */
+  cluster?: { url?: string };
 }
+
+export const REDIS_PORT = 6379;
+/** The Redis an export without a URL runs: one pod, nothing kept on disk, no password. */
+export const REDIS_IMAGE = "redis:7-alpine";
+/** KEDA's default; used until the SDK has a `scaledownWindow`. */
+export const COOLDOWN_S = 60;
 
 export type Doc = { apiVersion: string; kind: string; metadata: Record<string, unknown> } & Record<string, unknown>;
 
@@ -81,7 +94,48 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
   const volumeNames = [...new Set(app.functions.flatMap((f) => Object.values(f.volumes)))].sort();
   const claims = new Map(volumeNames.map((v) => [v, volumes.of(v)]));
   const called = app.functions.filter((f) => f.kind === "function" && !f.schedule);
-  const local = app.functions.filter((f) => f.kind === "function");
+  // In cluster mode a pod runs only its own function; the others are called through Redis.
+  const local = opts.cluster ? [] : app.functions.filter((f) => f.kind === "function");
+  const docs: Doc[] = [];
+  let clusterArgs: string[] = [];
+  let redisAddress = "";
+  let redisDb: { databaseIndex?: string } = {};
+  if (opts.cluster) {
+    let url = opts.cluster.url;
+    if (url === undefined) {
+      const redisName = workloads.of(`${app.appName}-redis`);
+      const component = components.of("redis");
+      // The KEDA operator resolves the address from its own namespace: the Service's full name.
+      const host = `${redisName}.${opts.namespace ?? "default"}.svc.cluster.local`;
+      url = `redis://${host}:${REDIS_PORT}`;
+      if (!opts.namespace) warnings.push(`the Redis for trying is addressed as ${host}: apply the manifests in namespace "default", or export with --namespace`);
+      const meta = { ...metadata(redisName, component), annotations: { "nodal/purpose": "for trying: one Redis pod, no persistence, no password; for production pass --cluster redis://HOST:PORT" } };
+      docs.push({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: meta,
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels(component) },
+          template: {
+            metadata: { labels: labels(component) },
+            spec: {
+              containers: [{ name: "redis", image: REDIS_IMAGE, args: ["--save", "", "--appendonly", "no"], ports: [{ name: "redis", containerPort: REDIS_PORT }] }],
+            },
+          },
+        },
+      });
+      docs.push({ apiVersion: "v1", kind: "Service", metadata: meta, spec: { selector: labels(component), ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] } });
+    }
+    const u = new URL(url);
+    if (u.protocol !== "redis:" || !u.hostname) throw new UserError("E_INVALID_INPUT", `--cluster: expected a redis://HOST:PORT URL, got "${url}"`);
+    if (u.password || u.username) {
+      throw new UserError("E_INVALID_INPUT", "--cluster: the URL has credentials, which would be written into the manifests", "pass a Redis URL without a user or password (reachable only inside the cluster)");
+    }
+    redisAddress = `${u.hostname}:${u.port || REDIS_PORT}`;
+    if (u.pathname.length > 1) redisDb = { databaseIndex: u.pathname.slice(1) };
+    clusterArgs = ["--cluster", url];
+  }
 
   /** The pod of a web or scheduled function: it runs that function and, as local workers, every function it may call. */
   const podSpec = (fn: FunctionSpec, args: string[], extra: Record<string, unknown>) => {
@@ -108,7 +162,6 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
     };
   };
 
-  const docs: Doc[] = [];
   for (const fn of app.functions.filter((f) => f.kind === "web")) {
     const name = workloads.of(`${app.appName}-${fn.name}`);
     const component = components.of(fn.name);
@@ -126,7 +179,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
         selector: { matchLabels: labels(component) },
         template: {
           metadata: { labels: labels(component) },
-          spec: podSpec(fn, ["start", opts.entry, "--host", "0.0.0.0", "--only", fn.name, "--port", String(APP_PORT), "--health-port", String(HEALTH_PORT)], {
+          spec: podSpec(fn, ["start", opts.entry, "--host", "0.0.0.0", "--only", fn.name, "--port", String(APP_PORT), "--health-port", String(HEALTH_PORT), ...clusterArgs], {
             ports: [
               { name: "http", containerPort: APP_PORT },
               { name: "health", containerPort: HEALTH_PORT },
@@ -166,7 +219,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
             backoffLimit: 0,
             template: {
               metadata: { labels: labels(component) },
-              spec: { restartPolicy: "Never", ...podSpec(fn, ["start", opts.entry, "--call", fn.name], {}) },
+              spec: { restartPolicy: "Never", ...podSpec(fn, ["start", opts.entry, "--call", fn.name, ...(opts.cluster ? ["--only", fn.name, ...clusterArgs] : [])], {}) },
             },
           },
         },
@@ -174,7 +227,53 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
     });
   }
 
-  for (const fn of called) {
+  for (const fn of opts.cluster ? called : []) {
+    // A replica per pod: it consumes the function's queue, `concurrency` × `maxContainers` calls at once.
+    const name = workloads.of(`${app.appName}-${fn.name}`);
+    const component = components.of(fn.name);
+    const scaled = fn.maxContainers > fn.minContainers;
+    const probe = (path: string) => ({ httpGet: { path, port: "health" }, periodSeconds: 5, failureThreshold: 3 });
+    docs.push({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: metadata(name, component),
+      spec: {
+        // With a ScaledObject, KEDA sets the replicas (to 0 when idle if minContainers is 0).
+        replicas: scaled ? fn.minContainers : Math.max(fn.minContainers, 1),
+        selector: { matchLabels: labels(component) },
+        template: {
+          metadata: { labels: labels(component) },
+          spec: podSpec(fn, ["start", opts.entry, "--only", fn.name, "--health-port", String(HEALTH_PORT), ...clusterArgs], {
+            ports: [{ name: "health", containerPort: HEALTH_PORT }],
+            readinessProbe: probe("/readyz"),
+            livenessProbe: { ...probe("/livez"), initialDelaySeconds: 10 },
+          }),
+        },
+      },
+    });
+    if (!scaled) continue;
+    docs.push({
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "ScaledObject",
+      metadata: metadata(name, component),
+      spec: {
+        scaleTargetRef: { name },
+        minReplicaCount: fn.minContainers,
+        maxReplicaCount: fn.maxContainers,
+        cooldownPeriod: COOLDOWN_S,
+        triggers: [
+          {
+            type: "redis",
+            // BullMQ's list of calls waiting for a replica; a backlog of more than `concurrency`
+            // calls per replica adds one.
+            metadata: { address: redisAddress, listName: waitListKey(app.appName, fn.name), listLength: String(fn.concurrency), ...redisDb },
+          },
+        ],
+      },
+    });
+  }
+
+  for (const fn of opts.cluster ? [] : called) {
     const set = (["concurrency", "maxContainers", "minContainers"] as const).filter((k) => fn[k] !== DEFAULTS[k]);
     if (set.length) {
       warnings.push(`function "${fn.name}": ${set.join(", ")} apply to each pod's own workers (a called function runs inside the pods of its callers), not across the cluster`);

@@ -59,8 +59,13 @@ ${secretPart}
 ## ${r.secrets.length ? 3 : 2}. Apply the manifests
 
 ${sh([`kubectl apply -f ${r.dir}/manifests.yaml`])}
-${r.volumes ? volumeNote : ""}`;
+${r.volumes ? volumeNote : ""}${r.kinds.some((k) => k.endsWith("ScaledObject") || k.endsWith("ScaledObjects")) ? scalerNote : ""}`;
 }
+
+const scalerNote = `
+The ScaledObjects need KEDA in the cluster (https://keda.sh/docs/deploy/): each scales a
+function's Deployment by the length of its queue of waiting calls in Redis.
+`;
 
 const volumeNote = `
 Each PersistentVolumeClaim asks for ${VOLUME_SIZE}, ReadWriteMany (pods of several functions

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidError } from "./errors.js";
 import { formatFrame, parseFrame } from "./frames.js";
-import { FunctionCall } from "./function-call.js";
+import { FunctionCall, spawnInCluster } from "./function-call.js";
 import { checkName } from "./names.js";
 import { checkOptions, type FunctionOptions, type WebAppOptions, type WebEndpointOptions, ALLOWED_KEYS } from "./options.js";
 import { getRuntime, type Runtime } from "./runtime.js";
@@ -109,7 +109,7 @@ export class Function_<A extends unknown[] = unknown[], R = unknown> extends Fun
 
   /** Starts a remote call and returns at once; `get()` waits for the result. */
   async spawn(...args: A): Promise<FunctionCall<Awaited<R>>> {
-    return new FunctionCall(this.remote(...args));
+    return (await spawnInCluster<Awaited<R>>(this.app.name, this.name, args)) ?? new FunctionCall(this.remote(...args));
   }
 
   /** Calls the function once per input (remotely); yields results in input order. */

@@ -11,6 +11,12 @@ import type { Runtime } from "./runtime.js";
 export function remoteRuntime(appName: string): Runtime {
   return {
     async call(fn, args) {
+      // Cluster mode: the app's pods consume its queues in Redis.
+      const cluster = process.env.NODAL_CLUSTER;
+      if (cluster) {
+        const { sharedClient } = await import("../cluster/client.js");
+        return sharedClient(cluster).call(appName, fn, args);
+      }
       const { listApps, liveState } = await import("../registry/apps.js");
       const { controlRequest, controlSocketPath } = await import("../engine/control.js");
       const live = listApps()

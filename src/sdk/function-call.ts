@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TimeoutError } from "./errors.js";
+import { InvalidError, TimeoutError } from "./errors.js";
 
 /** Parameters of `FunctionCall.get`. */
 export interface FunctionCallGetParams {
@@ -16,17 +16,45 @@ export interface FunctionCallGetParams {
  */
 export class FunctionCall<R = unknown> {
   readonly id: string;
-  #result: Promise<R>;
+  #result: Promise<R> | undefined;
+  #fetch: (() => Promise<R>) | undefined;
 
-  constructor(result: Promise<R>) {
-    this.id = `fc-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  /** `result`: the call's outcome, or how to fetch it when first asked (a cluster call's). */
+  constructor(result: Promise<R> | (() => Promise<R>), id?: string) {
+    this.id = id ?? `fc-${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    if (typeof result === "function") this.#fetch = result;
+    else this.#settled(result);
+  }
+
+  #settled(result: Promise<R>): Promise<R> {
     this.#result = result;
     // A spawned call whose result nobody asks for must not crash the process when it fails.
     result.catch(() => {});
+    return result;
+  }
+
+  /** The outcome; a cluster call's is fetched on first use (nothing waits for it before). */
+  get #outcome(): Promise<R> {
+    return this.#result ?? this.#settled(this.#fetch!());
+  }
+
+  /**
+   * A call spawned by any process of the cluster (`NODAL_CLUSTER`), by its id; its result is
+   * kept for 24 hours.
+   *
+   * @example
+   * const result = await FunctionCall.fromId(id).get({ timeout: 60 });
+   */
+  static fromId<R = unknown>(id: string): FunctionCall<R> {
+    const cluster = process.env.NODAL_CLUSTER;
+    if (!cluster) {
+      throw new InvalidError(`FunctionCall.fromId("${id}") finds calls in cluster mode only: set NODAL_CLUSTER=redis://HOST:PORT`);
+    }
+    return new FunctionCall(() => import("../cluster/client.js").then(({ sharedClient }) => sharedClient(cluster).result(id) as Promise<R>), id);
   }
 
   async get(params: FunctionCallGetParams = {}): Promise<R> {
-    if (params.timeout === undefined) return this.#result;
+    if (params.timeout === undefined) return this.#outcome;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -35,9 +63,22 @@ export class FunctionCall<R = unknown> {
       );
     });
     try {
-      return await Promise.race([this.#result, timedOut]);
+      return await Promise.race([this.#outcome, timedOut]);
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * `.spawn()` in cluster mode (`NODAL_CLUSTER`): the call goes on its function's queue, and
+ * its id finds it from any process (`FunctionCall.fromId`). Undefined outside cluster mode.
+ */
+export async function spawnInCluster<R>(app: string, fn: string, args: unknown[]): Promise<FunctionCall<R> | undefined> {
+  const cluster = process.env.NODAL_CLUSTER;
+  if (!cluster) return undefined;
+  const { sharedClient } = await import("../cluster/client.js");
+  const client = sharedClient(cluster);
+  const id = await client.spawn(app, fn, args);
+  return new FunctionCall(() => client.result(id) as Promise<R>, id);
 }

@@ -23,6 +23,8 @@ export interface StartOptions {
   call?: string;
   input?: unknown;
   hasInput: boolean;
+  /** `--cluster redis://HOST:PORT` (or NODAL_CLUSTER): calls between pods go through Redis. */
+  cluster?: string;
 }
 
 /**
@@ -34,6 +36,10 @@ export interface StartOptions {
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
   process.env.NODAL_SECRETS_SOURCE = "env";
+  // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
+  // reaches the same Redis.
+  const cluster = opts.cluster !== undefined ? await joinCluster(opts.cluster, opts.only) : undefined;
+  if (cluster) process.env.NODAL_CLUSTER = opts.cluster;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
   // pays one Node start-up on its critical path, not two in a row.
   const first = new Worker();
@@ -56,9 +62,13 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       ...(opts.only ? { only: opts.only } : {}),
       spares: 0,
       adoptSpares: [first],
+      ...(cluster ? { calls: cluster.transport } : {}),
     },
   });
+  let consumer: { close(graceMs: number): Promise<void> } | undefined;
   const cleanup = async () => {
+    await consumer?.close(0);
+    await cluster?.client.close();
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });
   };
@@ -69,6 +79,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     checkNames(manifest, opts);
     const act = await host.start(build, 1, { id: `start-${process.pid}` });
     if (opts.call !== undefined) return await callOnce(host, opts.call, opts.hasInput ? [opts.input] : [], sink);
+    if (cluster) consumer = cluster.consume(host, manifest, opts.only);
     const health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
     for (const [fn, url] of Object.entries(act.urls)) host.system(`serving ${fn} at ${url}`, fn);
     host.system(`ready; health on http://${opts.host}:${opts.healthPort}/readyz`);
@@ -80,6 +91,9 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     const force = () => void host.engine.stop(0);
     process.once("SIGTERM", force);
     process.once("SIGINT", force);
+    // Replicas take no more calls; those they hold finish in the pools, then the pools stop.
+    await consumer?.close(host.engine.longestTimeoutMs + 1000);
+    consumer = undefined;
     await host.stop(); // each function's work in flight gets its timeout (the export sets the pod's grace to match)
     health.close();
     return 0;
@@ -106,6 +120,32 @@ function snapshot(path: string): BuildOutput | undefined {
   }
   if (!text.startsWith(`${PORTABLE_MARK}\n`)) return undefined;
   return { file: path, hash: createHash("sha256").update(text).digest("hex").slice(0, 16), inputs: [path], externals: [], ms: 0 };
+}
+
+/**
+ * Cluster mode: calls of functions this pod does not run (`--only` leaves them out) go on
+ * their Redis queue; the functions it runs consume theirs. Loaded only when asked for: no
+ * Redis is touched otherwise.
+ */
+async function joinCluster(url: string, only: string[] | undefined) {
+  const { ClusterClient, connectionOptions, redact } = await import("../cluster/client.js");
+  const { ClusterConsumer } = await import("../cluster/consumer.js");
+  const { RedisTransport } = await import("../cluster/transport.js");
+  connectionOptions(url); // a malformed URL is a user error now, not a reconnect loop later
+  const client = new ClusterClient(url);
+  return {
+    client,
+    transport: new RedisTransport(client, only),
+    consume(host: AppHost, manifest: AppManifest, served: string[] | undefined) {
+      const specs = manifest.functions.filter((f) => f.kind === "function" && (!served || served.includes(f.name)));
+      // One attempt per job: BullMQ makes the retries, after the function's backoff, so the
+      // next attempt may run on another replica. Starting the local pool's attempts at the
+      // last one lets it make exactly one (with the function's timeout).
+      const consumer = new ClusterConsumer(url, manifest.appName, specs, (spec, args) => host.engine.call(spec.name, args, { firstAttempt: spec.retries.maxRetries }));
+      for (const spec of specs) host.system(`consuming the queue of ${spec.name} at ${redact(url)}`, spec.name);
+      return consumer;
+    },
+  };
 }
 
 /** `--only` and `--call` name functions the app has (`--call` a non-web one). */

@@ -135,6 +135,30 @@ test("a fixture with a called function, a Period, a Cron in a time zone, two vol
   matchesGolden(dir, "fixture");
 });
 
+test("--cluster: the hello template's called function gets a Deployment and a KEDA ScaledObject; without a URL, a Redis for trying", async (t) => {
+  const box = sandbox(t);
+  const hello = join(ROOT, "templates", "hello", "app.ts");
+  const r = await box.run(["export", "kubernetes", hello, "-o", "out", "--cluster", "redis://redis.example:6379"], { timeoutMs: EXPORT_TIMEOUT_MS });
+  assert.equal(r.code, 0, r.stderr);
+  const docs = validDocs(join(box.dir, "out"));
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [
+    "Deployment/hello-api",
+    "Service/hello-api",
+    "Deployment/hello-greet",
+    "Service/hello-greet",
+    "Deployment/hello-square",
+    "ScaledObject/hello-square",
+  ]);
+  assert.match(r.stdout, /1 ScaledObject: hello-square/);
+  matchesGolden(join(box.dir, "out"), "hello-cluster");
+
+  const own = await box.run(["export", "kubernetes", hello, "-o", "own", "--cluster", "--namespace", "try"], { timeoutMs: EXPORT_TIMEOUT_MS });
+  assert.equal(own.code, 0, own.stderr);
+  const ownDocs = validDocs(join(box.dir, "own"));
+  assert.deepEqual(ownDocs.slice(0, 2).map((d) => `${d.kind}/${d.metadata.name}`), ["Deployment/hello-redis", "Service/hello-redis"]);
+  assert.equal(ownDocs.find((d) => d.kind === "ScaledObject").spec.triggers[0].metadata.address, "hello-redis.try.svc.cluster.local:6379");
+});
+
 test("a Period no cron equals is an error naming the function and the nearest cron; nothing is written", async (t) => {
   const box = sandbox(t, {
     "app.ts": `import { App, Period } from "nodal";

@@ -1,5 +1,5 @@
 // Reading an export back: every document parsed with `yaml` and validated against the
-// Kubernetes schemas, golden files compared (UPDATE_GOLDEN=1 writes them).
+// Kubernetes and KEDA schemas, golden files compared (UPDATE_GOLDEN=1 writes them).
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -7,10 +7,11 @@ import { fileURLToPath } from "node:url";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
 import { PersistentVolumeClaim, Service } from "kubernetes-models/v1";
+import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { parseAllDocuments } from "yaml";
 
 const GOLDEN = fileURLToPath(new URL("golden/", import.meta.url));
-const MODELS = { Deployment, Service, CronJob, PersistentVolumeClaim };
+const MODELS = { Deployment, Service, CronJob, PersistentVolumeClaim, ScaledObject };
 const VERSION = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 
 /** Validates one object against the Kubernetes schema of its kind; throws naming it. */

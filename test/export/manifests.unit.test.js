@@ -72,3 +72,63 @@ test("an app with neither a web function nor a schedule writes no workload, and 
   assert.deepEqual(docs, []);
   assert.deepEqual(warnings, ['app "calc" has no web function and no schedule: nothing would run in the cluster']);
 });
+
+const clusterApp = () =>
+  app([
+    web("api"),
+    fn("resize", { maxContainers: 5, minContainers: 1, concurrency: 4, volumes: { "/m": "media" } }),
+    fn("notify", { maxContainers: 2, minContainers: 2 }),
+    fn("nightly", { schedule: { kind: "cron", expression: "0 3 * * *", timezone: "UTC" } }),
+  ]);
+
+test("--cluster URL: every pod gets the URL, a Deployment per called function, a KEDA ScaledObject where maxContainers > minContainers", () => {
+  const { docs, warnings } = toManifests(clusterApp(), { ...opts, cluster: { url: "redis://redis.infra:6380/2" } });
+  for (const d of docs) validate(d);
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [
+    "Deployment/shop-api",
+    "Service/shop-api",
+    "CronJob/shop-nightly",
+    "Deployment/shop-resize",
+    "ScaledObject/shop-resize",
+    "Deployment/shop-notify",
+    "PersistentVolumeClaim/media",
+  ]);
+  const byName = (kind, name) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+  const args = (d) => (d.spec.template ?? d.spec.jobTemplate.spec.template).spec.containers[0].args;
+  assert.deepEqual(args(byName("Deployment", "shop-api")).slice(-2), ["--cluster", "redis://redis.infra:6380/2"]);
+  assert.deepEqual(args(byName("CronJob", "shop-nightly")), ["start", "app.mjs", "--call", "nightly", "--only", "nightly", "--cluster", "redis://redis.infra:6380/2"]);
+  const resize = byName("Deployment", "shop-resize");
+  assert.deepEqual(args(resize), ["start", "app.mjs", "--only", "resize", "--health-port", "8081", "--cluster", "redis://redis.infra:6380/2"]);
+  assert.equal(resize.spec.replicas, 1, "KEDA scales from minContainers");
+  assert.equal(resize.spec.template.spec.containers[0].readinessProbe.httpGet.path, "/readyz");
+  assert.deepEqual(resize.spec.template.spec.volumes.map((v) => v.name), ["media"], "its own volumes only");
+  assert.equal(byName("Deployment", "shop-api").spec.template.spec.volumes, undefined, "the web pod runs no function that mounts one");
+  assert.equal(byName("Deployment", "shop-notify").spec.replicas, 2, "no scaler: minContainers replicas");
+  assert.deepEqual(byName("ScaledObject", "shop-resize").spec, {
+    scaleTargetRef: { name: "shop-resize" },
+    minReplicaCount: 1,
+    maxReplicaCount: 5,
+    cooldownPeriod: 60,
+    triggers: [{ type: "redis", metadata: { address: "redis.infra:6380", listName: "nodal:shop:resize:wait", listLength: "4", databaseIndex: "2" } }],
+  });
+  assert.ok(!warnings.some((w) => /inside the pods of its callers/.test(w)));
+});
+
+test("--cluster with no URL: a Redis Deployment and Service of its own, labelled for trying, addressed by its full name", () => {
+  const { docs, warnings } = toManifests(clusterApp(), { ...opts, namespace: "shop-ns", cluster: {} });
+  for (const d of docs) validate(d);
+  const redis = docs.filter((d) => d.metadata.labels["app.kubernetes.io/component"] === "redis");
+  assert.deepEqual(redis.map((d) => `${d.kind}/${d.metadata.name}`), ["Deployment/shop-redis", "Service/shop-redis"]);
+  for (const d of redis) assert.match(d.metadata.annotations["nodal/purpose"], /^for trying/);
+  assert.deepEqual(redis[0].spec.template.spec.containers[0].args, ["--save", "", "--appendonly", "no"]);
+  const url = "redis://shop-redis.shop-ns.svc.cluster.local:6379";
+  assert.ok(docs.filter((d) => d.kind === "Deployment" && d !== redis[0]).every((d) => d.spec.template.spec.containers[0].args.includes(url)));
+  assert.equal(docs.find((d) => d.kind === "ScaledObject").spec.triggers[0].metadata.address, "shop-redis.shop-ns.svc.cluster.local:6379");
+  assert.ok(!warnings.some((w) => /namespace "default"/.test(w)), "the namespace is known");
+  assert.ok(toManifests(clusterApp(), { ...opts, cluster: {} }).warnings.some((w) => /namespace "default"/.test(w)));
+});
+
+test("--cluster with credentials in the URL is an error: they would be written into the manifests", () => {
+  assert.throws(() => toManifests(clusterApp(), { ...opts, cluster: { url: "redis://:hunter2@redis:6379" } }), (e) => e.code === "E_INVALID_INPUT" && !e.message.includes("hunter2"));
+  assert.throws(() => toManifests(clusterApp(), { ...opts, cluster: { url: "http://redis:6379" } }), (e) => e.code === "E_INVALID_INPUT");
+});

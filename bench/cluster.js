@@ -1,0 +1,157 @@
+// Part `cluster`: `.remote()` over Redis (cluster mode) with two replicas on loopback, next to
+// a bare BullMQ producer and two bare BullMQ consumer processes on the same Redis (no nodal),
+// and next to the local transport (the same call to a local worker pool, no Redis).
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NODAL_BIN, defer, fmtMs, freePort, get, percentile, sleep, startTool, tempProject } from "./lib.js";
+
+const CALLS = 1000; // sequential round trips
+const BURST = 5000; // calls for the rate
+const IN_FLIGHT = 64;
+
+const app = `import { App } from "nodal";
+export const app = new App("bench-cluster");
+export const echo = app.function({ maxContainers: 1, concurrency: ${IN_FLIGHT} }, async (x: number) => x);
+export const bench = app.function({}, async () => {
+  for (let i = 0; i < 200; i++) await echo.remote(i); // warm up: connections, code optimised
+  const rtt: number[] = [];
+  for (let i = 0; i < ${CALLS}; i++) {
+    const t = performance.now();
+    await echo.remote(i);
+    rtt.push(performance.now() - t);
+  }
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: ${IN_FLIGHT} }, async () => { while (next < ${BURST}) await echo.remote(next++); }));
+  return { rtt, rate: ${BURST} / ((performance.now() - t) / 1000) };
+});
+`;
+
+// The same round trip with nothing but BullMQ: add a job, wait for it with the library's own
+// QueueEvents idiom (job.waitUntilFinished); two consumer processes, like the two replicas.
+const bareConsumer = `import { Worker } from "bullmq";
+const w = new Worker("echo", async (job) => job.data.x, { connection: { host: "127.0.0.1", port: Number(process.argv[2]), maxRetriesPerRequest: null }, prefix: "bare", concurrency: ${IN_FLIGHT} });
+w.on("ready", () => console.log("READY"));
+`;
+const bareProducer = `import { Queue, QueueEvents } from "bullmq";
+const connection = { host: "127.0.0.1", port: Number(process.argv[2]), maxRetriesPerRequest: null };
+const queue = new Queue("echo", { connection, prefix: "bare" });
+const events = new QueueEvents("echo", { connection, prefix: "bare" });
+await events.waitUntilReady();
+const opts = { removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } };
+const call = async (x) => (await queue.add("echo", { x }, opts)).waitUntilFinished(events);
+for (let i = 0; i < 200; i++) await call(i);
+const rtt = [];
+for (let i = 0; i < ${CALLS}; i++) { const t = performance.now(); await call(i); rtt.push(performance.now() - t); }
+let next = 0;
+const t = performance.now();
+await Promise.all(Array.from({ length: ${IN_FLIGHT} }, async () => { while (next < ${BURST}) await call(next++); }));
+console.log("BENCH " + JSON.stringify({ rtt, rate: ${BURST} / ((performance.now() - t) / 1000) }));
+process.exit(0);
+`;
+
+async function startRedis(log) {
+  const dir = mkdtempSync(join(tmpdir(), "nodal-bench-redis-"));
+  const port = await freePort();
+  const child = spawn("redis-server", ["--save", "", "--appendonly", "no", "--dir", dir, "--port", String(port), "--bind", "127.0.0.1"], { stdio: "ignore" });
+  const stop = defer(async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
+    if (r.stdout?.trim() === "PONG") break;
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${port}`);
+    await sleep(50);
+  }
+  log(`cluster: redis-server on ${port}`);
+  return { port, url: `redis://127.0.0.1:${port}`, stop };
+}
+
+async function waitReady(tool, port, what) {
+  const deadline = Date.now() + 60_000;
+  while ((await get(port, "/readyz").catch(() => ({ status: 0 }))).status !== 200) {
+    if (tool.exited || Date.now() > deadline) throw new Error(`${what} did not get ready: ${tool.output}`);
+    await sleep(50);
+  }
+}
+
+function stats(rtt, rate) {
+  return { p50: percentile(rtt, 50), p99: percentile(rtt, 99), rate };
+}
+
+/** `nodal start app.ts --call bench` with the given extra args; its result is the last stdout line. */
+function nodalBench(dir, extra) {
+  const r = spawnSync(NODAL_BIN, ["start", "app.ts", "--call", "bench", ...extra], { cwd: dir, encoding: "utf8", timeout: 300_000, env: { ...process.env, NO_COLOR: "1" } });
+  const last = r.stdout.trim().split("\n").at(-1) ?? "";
+  if (r.status !== 0) throw new Error(`nodal start --call bench failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const { rtt, rate } = JSON.parse(last);
+  return stats(rtt, rate);
+}
+
+export async function run(opts) {
+  const log = opts.log ?? (() => {});
+  const project = tempProject("cluster");
+  writeFileSync(join(project.dir, "app.ts"), app);
+  writeFileSync(join(project.dir, "consumer.mjs"), bareConsumer);
+  writeFileSync(join(project.dir, "producer.mjs"), bareProducer);
+  const redis = await startRedis(log);
+  const tools = [];
+  try {
+    log("cluster: local transport (nodal start --call bench, no --cluster)");
+    const local = nodalBench(project.dir, []);
+
+    log("cluster: bare BullMQ, two consumer processes");
+    const consumers = [0, 1].map(() => startTool(process.execPath, ["consumer.mjs", String(redis.port)], { cwd: project.dir }));
+    tools.push(...consumers);
+    for (const c of consumers) {
+      const deadline = Date.now() + 30_000;
+      while (!c.output.includes("READY")) {
+        if (c.exited || Date.now() > deadline) throw new Error(`bare consumer did not start: ${c.output}`);
+        await sleep(20);
+      }
+    }
+    const p = spawnSync(process.execPath, ["producer.mjs", String(redis.port)], { cwd: project.dir, encoding: "utf8", timeout: 300_000 });
+    const line = p.stdout.split("\n").find((l) => l.startsWith("BENCH "));
+    if (!line) throw new Error(`bare producer failed (${p.status}): ${p.stderr.slice(-2000)}`);
+    const bareRaw = JSON.parse(line.slice(6));
+    const bare = stats(bareRaw.rtt, bareRaw.rate);
+    for (const c of consumers) await c.stop();
+
+    log("cluster: nodal, two replicas of echo (nodal start --only echo --cluster)");
+    const replicas = [];
+    for (let i = 0; i < 2; i++) {
+      const health = await freePort();
+      const r = startTool(NODAL_BIN, ["start", "app.ts", "--only", "echo", "--cluster", redis.url, "--health-port", String(health)], { cwd: project.dir });
+      tools.push(r);
+      replicas.push([r, health]);
+    }
+    for (const [r, health] of replicas) await waitReady(r, health, "a replica");
+    const cluster = nodalBench(project.dir, ["--only", "bench", "--cluster", redis.url]);
+
+    const row = (name, s) => [name, fmtMs(s.p50), fmtMs(s.p99), Math.round(s.rate).toLocaleString("en")];
+    return {
+      title: "Cross-pod calls over Redis (`cluster`)",
+      table: [
+        ["transport", "round trip p50 (ms)", "p99 (ms)", `calls/s (${IN_FLIGHT} in flight)`],
+        row("nodal, cluster mode: Redis + BullMQ, 2 replicas", cluster),
+        row("bare BullMQ (Queue + QueueEvents, 2 Worker processes)", bare),
+        row("nodal, local transport (worker pool, IPC)", local),
+      ],
+      notes: [
+        `Loopback, one redis-server (7.0, no persistence). ${CALLS} sequential calls after 200 warm-up calls, then ${BURST.toLocaleString("en")} calls with ${IN_FLIGHT} in flight. nodal's calls are made by a function's worker in a \`nodal start --only bench --call bench\` pod: worker → its engine → Redis → a replica's engine → its worker, and back. The bare run is the library alone: a producer process and two consumer processes, the consumer's processor returning its input.`,
+        `Cluster mode against the bare library: ${(cluster.rate / bare.rate).toFixed(2)}× its calls/s (target ≥ 0.8×); p50 ${fmtMs(cluster.p50)} ms (target ≤ 3 ms).`,
+      ],
+    };
+  } finally {
+    for (const t of tools) await t.stop();
+    await redis.stop();
+    await project.remove();
+  }
+}

@@ -1,0 +1,77 @@
+// The engine's call seam: functions a transport handles get no local pool and their calls go
+// to it; the others stay in local worker pools. (The transport here is a recorder: what is
+// under test is the engine's choice, not Redis.)
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Engine } from "../../dist/modules/engine/engine.js";
+import { waitUntil } from "../helpers.js";
+
+const spec = (name) => ({
+  name,
+  kind: "function",
+  timeoutSec: 300,
+  retries: { maxRetries: 0, backoffCoefficient: 2, initialDelaySec: 1, maxDelaySec: 60 },
+  concurrency: 1,
+  minContainers: 1,
+  maxContainers: 1,
+  volumes: {},
+  secretNames: [],
+  env: {},
+  secretValues: [],
+});
+const manifest = { appName: "seam", hasLocalEntrypoint: false, functions: [spec("remote_fn"), spec("local_fn")] };
+const build = { file: "/nonexistent/app.mjs", hash: "h1", inputs: [], externals: [], ms: 0 };
+
+let nextPid = 2_000_000;
+class FakeWorker {
+  constructor() {
+    this.id = `s${nextPid}`;
+    this.pid = nextPid++;
+    this.alive = true;
+    this.exited = new Promise((resolve) => (this.end = () => ((this.alive = false), resolve({ code: 0, signal: null }))));
+  }
+  setLineHandler() {}
+  onMessage() {
+    return () => {};
+  }
+  send() {
+    return this.alive;
+  }
+  async load() {
+    return manifest;
+  }
+  async start(fn) {
+    this.fn = fn;
+  }
+  async stop() {
+    this.end();
+  }
+  async drain() {
+    this.end();
+  }
+  kill() {
+    this.end();
+  }
+}
+
+test("calls of a function the transport handles go to it with the app and the spec; it gets no local worker", async (t) => {
+  const sent = [];
+  const calls = {
+    handles: (fn) => fn === "remote_fn",
+    call: async (app, s, args) => {
+      sent.push([app, s.name, s.timeoutSec, args]);
+      return "from elsewhere";
+    },
+  };
+  const e = new Engine({ file: "app.ts", host: "127.0.0.1", basePort: 0, serveWeb: false, spares: 0, onLog: () => {}, newWorker: () => new FakeWorker(), calls });
+  t.after(() => e.stop(0));
+  await e.activate(build);
+  // minContainers 1 each: only the local function warms a worker.
+  await waitUntil(() => e.workers.length === 1, { what: "the local function's warm worker" });
+  assert.deepEqual(e.workers.map((w) => w.function), ["local_fn"]);
+  assert.equal(await e.call("remote_fn", [3, { a: 1 }]), "from elsewhere");
+  assert.deepEqual(sent, [["seam", "remote_fn", 300, [3, { a: 1 }]]]);
+  // An unknown function is still the app's error, not the transport's.
+  await assert.rejects(e.call("nope", []), (err) => err.code === "E_NOT_FOUND" && err.hint === "its functions: remote_fn, local_fn");
+  assert.equal(sent.length, 1);
+});
