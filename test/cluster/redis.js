@@ -2,24 +2,14 @@
 // stopped by pid after the test. No mock of Redis anywhere.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+export { freePorts } from "../helpers.js";
+
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? "redis-server";
 
-/** Free loopback ports (bound, read, released). */
-export async function freePorts(n) {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** True when a Redis answers PING on `port`. */
 export function pings(port) {

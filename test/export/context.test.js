@@ -3,26 +3,15 @@
 // app and runs a schedule's --call. What `docker build` and a cluster would do, minus the image.
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { execa } from "execa";
 import { parseAllDocuments } from "yaml";
-import { Proc, ROOT, request, sandbox, waitUntil } from "../helpers.js";
+import { freePorts, Proc, ROOT, request, sandbox, waitUntil } from "../helpers.js";
 
 const EXPORT_TIMEOUT_MS = 120_000;
 const NPM_CI_TIMEOUT_MS = 300_000; // the registry, on a shared machine
-
-async function freePorts(n) {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  })));
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** Exports a template, copies its context alone into an empty folder and installs it there as the Dockerfile does. */
 async function installedContext(t, box, template) {

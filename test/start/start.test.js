@@ -1,22 +1,8 @@
 // `nodal start`: what a container runs. Real processes, real ports, real signals.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { test } from "node:test";
-import { request, sandbox, waitUntil } from "../helpers.js";
-
-/** Two free loopback ports (the app's and the health server's). */
-async function freePorts(n) {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+import { freePorts, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = `
 import express from "express";
