@@ -56,7 +56,9 @@ export async function writeContext(dir: string, input: ContextInput): Promise<Co
   const manifest = { name: `${input.name}-image`, private: true, dependencies: { ...sorted(appDeps), nodal: `file:./${tarball}` } };
   writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
   writeFileSync(join(dir, "Dockerfile"), dockerfile(tarball, input.entry));
-  await run(execa, "npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], dir, "writing package-lock.json");
+  // --prefer-offline: package metadata npm has cached is used without asking the registry again
+  // (3.7 → 2.1 s here); what it lacks is fetched as usual.
+  await run(execa, "npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], dir, "writing package-lock.json");
   return { files: ["Dockerfile", "app.mjs", "package.json", "package-lock.json", tarball], warnings };
 }
 
