@@ -62,8 +62,7 @@ export class Worker {
   #early: [Stream, string[]][] = [];
   /** The worker's `memory` limit in MiB, if it has one. */
   readonly memoryMiB: number | undefined;
-  /** Set, before `exited` resolves, when the worker went over its memory limit. */
-  memoryExceeded: MemoryExceeded | undefined;
+  #memoryExceeded: MemoryExceeded | undefined;
   #watch: MemoryWatch | undefined;
 
   /** `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts). */
@@ -98,13 +97,13 @@ export class Worker {
       this.#child.once("exit", (code, signal) => {
         this.#alive = false;
         this.#watch?.stop();
-        if (this.memoryMiB && !this.memoryExceeded && isHeapOutOfMemory({ code, signal }, this.stderrTail)) {
-          this.memoryExceeded = { limitMiB: this.memoryMiB };
+        if (this.memoryMiB && !this.#memoryExceeded && isHeapOutOfMemory({ code, signal }, this.stderrTail)) {
+          this.#memoryExceeded = { limitMiB: this.memoryMiB };
         }
         // Whatever is left in its group (the worker was killed before it could end its own
         // children) goes with it.
         if (this.#child.pid) signalGroup(this.#child.pid, "SIGKILL");
-        const why = this.memoryExceeded
+        const why = this.#memoryExceeded
           ? `exceeded its memory limit of ${this.memoryMiB} MiB`
           : signal
             ? `was killed by ${signal}`
@@ -122,7 +121,7 @@ export class Worker {
     const limit = opts.memoryMiB;
     if (limit && this.#child.pid) {
       this.#watch = new MemoryWatch(this.#child.pid, limit, (rssMiB) => {
-        this.memoryExceeded = { limitMiB: limit, rssMiB: Math.round(rssMiB) };
+        this.#memoryExceeded = { limitMiB: limit, rssMiB: Math.round(rssMiB) };
         this.kill();
       });
     }
@@ -134,6 +133,11 @@ export class Worker {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Set, before `exited` resolves, when the worker went over its memory limit. */
+  get memoryExceeded(): MemoryExceeded | undefined {
+    return this.#memoryExceeded;
   }
 
   /** The last lines this worker wrote to stderr, for error messages. */
