@@ -124,6 +124,7 @@ export class Engine {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #web = new Map<string, WebState>();
+  #memoryStops = new Map<string, number>();
   /** Ports of web functions a reload removed: one that comes back gets its port again. */
   #retiredPorts = new Map<string, number>();
   /** Restart delays under way; a stop cuts them short. */
@@ -154,6 +155,11 @@ export class Engine {
   /** Crash restarts per web function since the app started (a crash loop shows here). */
   get restartCounts(): Record<string, number> {
     return Object.fromEntries([...this.#web].filter(([, s]) => s.health.restarts > 0).map(([fn, s]) => [fn, s.health.restarts]));
+  }
+
+  /** Workers stopped over their `memory` limit since the app started, per function. */
+  get memoryStops(): Record<string, number> {
+    return Object.fromEntries(this.#memoryStops);
   }
 
   /** The health of each web function of the live version. */
@@ -461,7 +467,9 @@ export class Engine {
       await worker.start(spec.name);
       void worker.exited.then(() => {
         const memory = worker.memoryExceeded;
-        if (memory) this.opts.onEvent?.({ type: "memory-exceeded", fn: spec.name, worker: worker.id, memory });
+        if (!memory) return;
+        this.#countMemoryStop(spec.name);
+        this.opts.onEvent?.({ type: "memory-exceeded", fn: spec.name, worker: worker.id, memory });
       });
       return worker;
     } catch (error) {
@@ -477,6 +485,7 @@ export class Engine {
   #watchWebWorker(version: Version, fn: string, worker: Worker): void {
     const started = monotonicMs();
     void worker.exited.then(({ code, signal }) => {
+      if (worker.memoryExceeded) this.#countMemoryStop(fn);
       const workers = version.web.get(fn);
       if (this.#current !== version || this.#stopping || !workers?.includes(worker)) return;
       this.#doors.get(fn)?.remove(worker);
@@ -496,6 +505,10 @@ export class Engine {
         }),
       );
     });
+  }
+
+  #countMemoryStop(fn: string): void {
+    this.#memoryStops.set(fn, (this.#memoryStops.get(fn) ?? 0) + 1);
   }
 
   /** Starts a replacement worker for `fn`, retrying with the backoff until one runs (or the version is gone). */

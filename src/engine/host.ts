@@ -218,6 +218,7 @@ export class AppHost {
       }),
       restarts: this.engine.restartCounts,
       health: this.engine.health,
+      memoryStops: this.engine.memoryStops,
     };
   }
 

@@ -67,6 +67,11 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
   assert.equal(stops.length, 2, logs);
   assert.match(logs, /worker w\d+ of "heapHog" exceeded its memory limit of 128 MiB \(heap out of memory\) and was stopped/);
 
+  const shown = JSON.parse((await box.run(["app", "show", "hogs", "--json"])).stdout);
+  assert.deepEqual(shown.memoryStops, { hog: 2, heapHog: 1 });
+  const human = (await box.run(["app", "show", "hogs"])).stdout;
+  assert.match(human, /memory\s+hog: 2 workers stopped over the memory limit; heapHog: 1 worker stopped over the memory limit/);
+
   const calls = JSON.parse((await box.run(["app", "calls", "hogs", "--json"])).stdout);
   const failed = calls.filter((c) => c.function === "hog" && c.outcome === "failure");
   assert.equal(failed.length, 1, JSON.stringify(calls));
@@ -87,6 +92,7 @@ test("a web worker over its memory limit is restarted, the log naming the limit,
     { timeoutMs: 30_000, intervalMs: 100, what: "the web worker restarted" },
   );
   assert.equal(show.health.web.lastExit.signal, "SIGKILL");
+  assert.deepEqual(show.memoryStops, { web: 1 });
   const again = await request(url);
   assert.equal(again.status, 200);
   assert.equal(again.body, "up");
