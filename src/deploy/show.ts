@@ -27,6 +27,7 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     workers: status?.workers ?? [],
     restarts: status?.restarts ?? {},
     health: status?.health ?? {},
+    memoryStops: status?.memoryStops ?? {},
     functions,
   };
   if (json) {
@@ -44,6 +45,8 @@ export async function showApp(name: string, json: boolean): Promise<void> {
   }
   const crashes = Object.entries(status?.restarts ?? {}).filter(([, n]) => n > 0);
   if (crashes.length) lines.push(style("red", `restarts ${crashes.map(([fn, n]) => `${fn}: ${n} crash restart${n > 1 ? "s" : ""}`).join("; ")}`));
+  const stops = Object.entries(status?.memoryStops ?? {});
+  if (stops.length) lines.push(style("red", `memory   ${stops.map(([fn, n]) => `${fn}: ${n} worker${n > 1 ? "s" : ""} stopped over the memory limit`).join("; ")}`));
   for (const [fn, h] of Object.entries(status?.health ?? {})) {
     if (h.state !== "restarting") continue;
     const exit = h.lastExit ? (h.lastExit.signal ? `killed by ${h.lastExit.signal}` : `exited with code ${h.lastExit.code}`) : "down";

@@ -11,7 +11,7 @@ import { storedSecretValues } from "../registry/secrets.js";
 import type { FromWorker } from "./protocol.js";
 import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
-import { Worker, WorkerError, type Stream } from "./worker.js";
+import { Worker, WorkerError, type MemoryExceeded, type Stream } from "./worker.js";
 import { collectSoon } from "./collect.js";
 
 /** Lines a function printed (one read from its worker's pipe), tagged with where they came from. */
@@ -25,7 +25,8 @@ export interface LogEntry {
 
 /** Lifecycle events the engine reports (printed by serve, logged by the supervisor). */
 export type EngineEvent =
-  | { type: "worker-exit"; fn: string; worker: string; code: number | null; signal: string | null; restartInMs: number }
+  | { type: "worker-exit"; fn: string; worker: string; code: number | null; signal: string | null; restartInMs: number; memory?: MemoryExceeded }
+  | { type: "memory-exceeded"; fn: string; worker: string; memory: MemoryExceeded }
   | { type: "worker-restarted"; fn: string; worker: string }
   | { type: "worker-restart-failed"; fn: string; error: string }
   | { type: "call-cut-off"; fn: string; call: string; retrying: boolean };
@@ -48,8 +49,11 @@ export interface EngineOptions {
   adoptSpares?: Worker[];
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
   spares: number;
-  /** Makes a worker process (tests pass fakes); default: a real `Worker` in `cwd`. */
-  newWorker?: () => Worker;
+  /**
+   * Makes a worker process (tests pass fakes); default: a real `Worker` in `cwd`. `memoryMiB`:
+   * for a function with a `memory` limit (such a worker is never a spare).
+   */
+  newWorker?: (opts?: { memoryMiB?: number }) => Worker;
   cwd?: string;
   onLog: (entry: LogEntry) => void;
   onEvent?: (event: EngineEvent) => void;
@@ -120,6 +124,7 @@ export class Engine {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #web = new Map<string, WebState>();
+  #memoryStops = new Map<string, number>();
   /** Ports of web functions a reload removed: one that comes back gets its port again. */
   #retiredPorts = new Map<string, number>();
   /** Restart delays under way; a stop cuts them short. */
@@ -127,13 +132,13 @@ export class Engine {
   #queue: Promise<unknown> = Promise.resolve();
   #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
-  readonly #make: () => Worker;
+  readonly #make: (opts?: { memoryMiB?: number }) => Worker;
   /** Ports to try first per function (a restarted app keeps its URLs); taken if free. */
   #preferredPorts: Record<string, number> = {};
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
-    this.#make = opts.newWorker ?? (() => new Worker(opts.cwd ? { cwd: opts.cwd } : {}));
+    this.#make = opts.newWorker ?? ((o) => new Worker({ ...(opts.cwd ? { cwd: opts.cwd } : {}), ...o }));
     for (const w of opts.adoptSpares ?? []) this.#adopt(w);
     this.#spares = new SparePool(opts.spares, () => this.#adopt(this.#make()), opts.adoptSpares);
     this.#spares.fill();
@@ -150,6 +155,11 @@ export class Engine {
   /** Crash restarts per web function since the app started (a crash loop shows here). */
   get restartCounts(): Record<string, number> {
     return Object.fromEntries([...this.#web].filter(([, s]) => s.health.restarts > 0).map(([fn, s]) => [fn, s.health.restarts]));
+  }
+
+  /** Workers stopped over their `memory` limit since the app started, per function. */
+  get memoryStops(): Record<string, number> {
+    return Object.fromEntries(this.#memoryStops);
   }
 
   /** The health of each web function of the live version. */
@@ -194,6 +204,14 @@ export class Engine {
       this.#refill.unref();
     }
     return worker;
+  }
+
+  /**
+   * A worker for `spec`: a spare, or for a function with a `memory` limit a new one started with
+   * that limit (spares boot without one, and a heap limit is set only at start-up).
+   */
+  #workerFor(spec: FunctionSpec): Worker {
+    return spec.memoryMiB ? this.#adopt(this.#make({ memoryMiB: spec.memoryMiB })) : this.#takeSpare();
   }
 
   /** Takes a worker in: its output goes to the log, its remote calls are served. */
@@ -291,11 +309,11 @@ export class Engine {
       await Promise.all(
         slots.map(async (spec) => {
           let worker: Worker;
-          if (!inspectorUsed && sameEnv(spec.env, guessEnv)) {
+          if (!inspectorUsed && !spec.memoryMiB && sameEnv(spec.env, guessEnv)) {
             inspectorUsed = true;
             worker = inspector;
           } else {
-            worker = this.#takeSpare();
+            worker = this.#workerFor(spec);
             fresh.push(worker);
             await this.#load(worker, build, spec.env);
           }
@@ -443,10 +461,16 @@ export class Engine {
 
   async #functionWorker(spec: FunctionSpec): Promise<Worker> {
     const version = this.#current!;
-    const worker = this.#takeSpare();
+    const worker = this.#workerFor(spec);
     try {
       await this.#load(worker, version.build, spec.env);
       await worker.start(spec.name);
+      void worker.exited.then(() => {
+        const memory = worker.memoryExceeded;
+        if (!memory) return;
+        this.#countMemoryStop(spec.name);
+        this.opts.onEvent?.({ type: "memory-exceeded", fn: spec.name, worker: worker.id, memory });
+      });
       return worker;
     } catch (error) {
       await worker.stop(500);
@@ -461,6 +485,7 @@ export class Engine {
   #watchWebWorker(version: Version, fn: string, worker: Worker): void {
     const started = monotonicMs();
     void worker.exited.then(({ code, signal }) => {
+      if (worker.memoryExceeded) this.#countMemoryStop(fn);
       const workers = version.web.get(fn);
       if (this.#current !== version || this.#stopping || !workers?.includes(worker)) return;
       this.#doors.get(fn)?.remove(worker);
@@ -469,9 +494,21 @@ export class Engine {
       state.health.lastExit = { code, signal, at: new Date().toISOString() };
       state.backoff.exited(monotonicMs() - started);
       void this.#restart(version, fn, (delay) =>
-        this.opts.onEvent?.({ type: "worker-exit", fn, worker: worker.id, code, signal, restartInMs: delay }),
+        this.opts.onEvent?.({
+          type: "worker-exit",
+          fn,
+          worker: worker.id,
+          code,
+          signal,
+          restartInMs: delay,
+          ...(worker.memoryExceeded ? { memory: worker.memoryExceeded } : {}),
+        }),
       );
     });
+  }
+
+  #countMemoryStop(fn: string): void {
+    this.#memoryStops.set(fn, (this.#memoryStops.get(fn) ?? 0) + 1);
   }
 
   /** Starts a replacement worker for `fn`, retrying with the backoff until one runs (or the version is gone). */
@@ -489,7 +526,7 @@ export class Engine {
       await this.#sleep(delay);
       if (gone()) return;
       state.health.restarts++;
-      const replacement = this.#takeSpare();
+      const replacement = this.#workerFor(spec);
       try {
         await this.#load(replacement, version.build, spec.env);
         await replacement.start(fn);

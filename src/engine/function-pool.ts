@@ -1,5 +1,5 @@
 import { fromWire } from "../errors.js";
-import { FunctionTimeoutError } from "../sdk/errors.js";
+import { FunctionTimeoutError, MemoryLimitError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
 import { isCloneError, type FromWorker } from "./protocol.js";
 import { Backoff } from "./backoff.js";
@@ -104,6 +104,8 @@ export class FunctionPool {
       }, this.spec.timeoutSec * 1000);
     });
     const died = slot.worker.exited.then(() => {
+      const over = slot.worker.memoryExceeded;
+      if (over) throw memoryError(this.spec.name, over.limitMiB);
       if (this.#cutting) {
         throw new CallCutOffError(`function "${this.spec.name}": call ${name} was cut off: its worker was stopped after the ${this.spec.timeoutSec}s timeout`, name, attempt);
       }
@@ -230,6 +232,14 @@ export interface CallOptions {
 /** Seconds before retry number `attempt` (1-based), as in Modal: min(initialDelay × coefficient^(n-1), maxDelay). */
 export function retryDelaySec(policy: FunctionSpec["retries"], attempt: number): number {
   return Math.min(policy.initialDelaySec * policy.backoffCoefficient ** (attempt - 1), policy.maxDelaySec);
+}
+
+/** What a call of `fn` fails with when its worker went over its memory limit. */
+export function memoryError(fn: string, limitMiB: number): MemoryLimitError {
+  const error = new MemoryLimitError(`"${fn}" exceeded its memory limit of ${limitMiB} MiB; its worker was stopped`);
+  // Its stack would be nodal's own frames, which callers print as the "remote stack".
+  error.stack = `${error.name}: ${error.message}`;
+  return error;
 }
 
 function tail(w: Worker): string {

@@ -218,6 +218,7 @@ export class AppHost {
       }),
       restarts: this.engine.restartCounts,
       health: this.engine.health,
+      memoryStops: this.engine.memoryStops,
     };
   }
 
@@ -331,9 +332,15 @@ function secretsFingerprint(manifest: AppManifest): string {
 export function describeEvent(event: EngineEvent): string {
   switch (event.type) {
     case "worker-exit": {
-      const how = event.signal ? `was killed by ${event.signal}` : `exited with code ${event.code}`;
+      const how = event.memory
+        ? exceeded(event.memory)
+        : event.signal
+          ? `was killed by ${event.signal}`
+          : `exited with code ${event.code}`;
       return `worker ${event.worker} of "${event.fn}" ${how}; restarting in ${event.restartInMs} ms`;
     }
+    case "memory-exceeded":
+      return `worker ${event.worker} of "${event.fn}" ${exceeded(event.memory)}; a new worker takes the next call`;
     case "worker-restarted":
       return `worker ${event.worker} of "${event.fn}" restarted`;
     case "worker-restart-failed":
@@ -341,4 +348,8 @@ export function describeEvent(event: EngineEvent): string {
     case "call-cut-off":
       return `call ${event.call} of "${event.fn}" was cut off by a redeploy or stop${event.retrying ? "; retrying it on the live version" : ""}`;
   }
+}
+
+function exceeded(m: { limitMiB: number; rssMiB?: number }): string {
+  return `exceeded its memory limit of ${m.limitMiB} MiB (${m.rssMiB !== undefined ? `RSS ${m.rssMiB} MiB` : "heap out of memory"}) and was stopped`;
 }

@@ -54,4 +54,6 @@ export interface AppStatus {
   restarts: Record<string, number>;
   /** Per web function of the live version. */
   health: Record<string, WebHealth>;
+  /** Workers stopped over their `memory` limit since the app started, per function. */
+  memoryStops: Record<string, number>;
 }

@@ -6,6 +6,7 @@ import { LineSplitter, MAX_LOG_LINE_BYTES } from "./lines.js";
 import type { WireError } from "../errors.js";
 import { processTree, signalGroup, signalMembers, stillAlive } from "./process-tree.js";
 import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
+import { heapLimitMiB, isHeapOutOfMemory, MemoryWatch } from "./memory-watch.js";
 
 const WORKER_MAIN = distFile("engine", "worker-main.js");
 const STDERR_TAIL_LINES = 30;
@@ -26,6 +27,12 @@ export class WorkerError extends Error {
 }
 
 let nextId = 1;
+
+/** Why a worker with a `memory` limit was stopped: its RSS went over (`rssMiB`), or its heap did. */
+export interface MemoryExceeded {
+  limitMiB: number;
+  rssMiB?: number;
+}
 
 /** Hears every message a worker sends that no request of its own was waiting for. */
 export type MessageListener = (msg: FromWorker, worker: Worker) => void;
@@ -53,14 +60,21 @@ export class Worker {
   #onLine: LineHandler | undefined;
   /** Lines printed before an owner set its line handler (a worker forked ahead of its engine). */
   #early: [Stream, string[]][] = [];
+  /** The worker's `memory` limit in MiB, if it has one. */
+  readonly memoryMiB: number | undefined;
+  #memoryExceeded: MemoryExceeded | undefined;
+  #watch: MemoryWatch | undefined;
 
-  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler } = {}) {
+  /** `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts). */
+  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; memoryMiB?: number } = {}) {
     this.id = `w${nextId++}`;
     this.#onLine = opts.onLine;
+    this.memoryMiB = opts.memoryMiB;
     this.#child = fork(WORKER_MAIN, [], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      execArgv: [],
+      // The heap limit is fixed when V8 starts: it cannot be set on a spare booted without it.
+      execArgv: opts.memoryMiB ? [`--max-old-space-size=${heapLimitMiB(opts.memoryMiB)}`] : [],
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       // Its own process group: a stop signals the whole group, and Ctrl-C in the terminal
@@ -82,10 +96,18 @@ export class Worker {
     this.exited = new Promise((resolve) => {
       this.#child.once("exit", (code, signal) => {
         this.#alive = false;
+        this.#watch?.stop();
+        if (this.memoryMiB && !this.#memoryExceeded && isHeapOutOfMemory({ code, signal }, this.stderrTail)) {
+          this.#memoryExceeded = { limitMiB: this.memoryMiB };
+        }
         // Whatever is left in its group (the worker was killed before it could end its own
         // children) goes with it.
         if (this.#child.pid) signalGroup(this.#child.pid, "SIGKILL");
-        const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        const why = this.#memoryExceeded
+          ? `exceeded its memory limit of ${this.memoryMiB} MiB`
+          : signal
+            ? `was killed by ${signal}`
+            : `exited with code ${code}`;
         const tail = this.#stderrTail.length ? `\n${this.#stderrTail.join("\n")}` : "";
         for (const w of this.#waiters.values()) w.reject(new WorkerError(`worker ${this.id} ${why}${tail}`));
         this.#waiters.clear();
@@ -96,6 +118,13 @@ export class Worker {
     this.booted.catch(() => {}); // a spare stopped before it booted is not an error
     this.#child.on("message", (msg: FromWorker) => this.#message(msg));
     this.#child.on("error", () => {}); // reported through "exit"; sending to a dead child emits this
+    const limit = opts.memoryMiB;
+    if (limit && this.#child.pid) {
+      this.#watch = new MemoryWatch(this.#child.pid, limit, (rssMiB) => {
+        this.#memoryExceeded = { limitMiB: limit, rssMiB: Math.round(rssMiB) };
+        this.kill();
+      });
+    }
   }
 
   get pid(): number | undefined {
@@ -104,6 +133,11 @@ export class Worker {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Set, before `exited` resolves, when the worker went over its memory limit. */
+  get memoryExceeded(): MemoryExceeded | undefined {
+    return this.#memoryExceeded;
   }
 
   /** The last lines this worker wrote to stderr, for error messages. */

@@ -58,6 +58,19 @@ export interface Manifests {
 }
 
 const DEFAULTS = { concurrency: 1, maxContainers: 10, minContainers: 0 };
+/** What a pod holds besides its functions' workers: nodal's own process (about 45 MiB idle). */
+export const SUPERVISOR_MIB = 64;
+
+/**
+ * A pod's memory, when its function sets `memory`: a worker of each function it runs that sets
+ * one, plus nodal's own process. Requested and limited alike: nodal keeps each worker within its
+ * own limit, the pod's bounds the whole.
+ */
+function podResources(fn: FunctionSpec, runs: FunctionSpec[]): Record<string, unknown> {
+  if (fn.memoryMiB === undefined) return {};
+  const mib = runs.reduce((sum, f) => sum + (f.memoryMiB ?? 0), SUPERVISOR_MIB);
+  return { resources: { requests: { memory: `${mib}Mi` }, limits: { memory: `${mib}Mi` } } };
+}
 
 export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
   const warnings: string[] = [];
@@ -146,6 +159,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
       image: opts.image,
       args,
       ...extra,
+      ...podResources(fn, runs),
       env: [
         { name: "NODAL_VOLUMES_DIR", value: VOLUMES_DIR },
         ...(secrets.length ? [{ name: "NODAL_SECRET_KEYS", value: secretKeysEnv }] : []),

@@ -80,6 +80,7 @@ function specOf(app: App, fn: FunctionBase): FunctionSpec {
     concurrency?: number;
     minContainers?: number;
     maxContainers?: number;
+    memory?: number;
     volumes?: Record<string, Volume>;
     secrets?: Secret[];
     env?: Record<string, string>;
@@ -123,6 +124,7 @@ function specOf(app: App, fn: FunctionBase): FunctionSpec {
     concurrency: o.concurrency ?? 1,
     minContainers: o.minContainers ?? 0,
     maxContainers: o.maxContainers ?? 10,
+    ...(o.memory !== undefined ? { memoryMiB: o.memory } : {}),
     volumes: Object.fromEntries(Object.entries(o.volumes ?? {}).map(([m, v]) => [m, v.name])),
     secretNames: (o.secrets ?? []).map((s) => s.name ?? "(inline)"),
     env,

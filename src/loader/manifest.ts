@@ -23,6 +23,8 @@ export interface FunctionSpec {
   concurrency: number;
   minContainers: number;
   maxContainers: number;
+  /** Memory limit per worker in MiB, when set. */
+  memoryMiB?: number;
   /** Mount path → volume name. */
   volumes: Record<string, string>;
   /** Names of stored secrets (inline ones are listed as "(inline)"). */

@@ -15,6 +15,11 @@ export class FunctionTimeoutError extends Error {
   override name = "FunctionTimeoutError";
 }
 
+/** A function's worker went over its `memory` limit and was stopped. */
+export class MemoryLimitError extends Error {
+  override name = "MemoryLimitError";
+}
+
 /** `FunctionCall.get({ timeout })` found no result within the timeout. */
 export class TimeoutError extends Error {
   override name = "TimeoutError";

@@ -29,6 +29,7 @@ export {
   NotFoundError,
   InvalidError,
   FunctionTimeoutError,
+  MemoryLimitError,
   TimeoutError,
   RemoteError,
 } from "./errors.js";

@@ -24,6 +24,11 @@ export interface CommonOptions {
   maxContainers?: number;
   /** Extra environment variables for this function's workers. */
   env?: Record<string, string>;
+  /**
+   * A memory limit per worker, in MiB (64 to 65536): a worker over it is stopped and the call
+   * in flight fails with a `MemoryLimitError`; a web function's worker is restarted.
+   */
+  memory?: number;
 }
 
 /** Options of `app.function`. */
@@ -47,12 +52,16 @@ export interface WebEndpointOptions extends WebAppOptions {
   method?: EndpointMethod;
 }
 
-const COMMON = ["name", "timeout", "retries", "volumes", "secrets", "concurrency", "minContainers", "maxContainers", "env"];
+const COMMON = ["name", "timeout", "retries", "volumes", "secrets", "concurrency", "minContainers", "maxContainers", "env", "memory"];
 export const ALLOWED_KEYS = {
   function: [...COMMON, "schedule"],
   web: [...COMMON, "port"],
   endpoint: [...COMMON, "port", "method"],
 } as const;
+
+/** Below 64 MiB a worker's own Node runtime would leave the function next to nothing. */
+const MEMORY_MIN_MIB = 64;
+const MEMORY_MAX_MIB = 65536;
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -96,6 +105,9 @@ export function checkOptions(kind: keyof typeof ALLOWED_KEYS, opts: Record<strin
   }
   if (intIn(o.minContainers, 0, 100) && intIn(o.maxContainers, 1, 100) && o.minContainers! > o.maxContainers!) {
     problems.push(`minContainers (${o.minContainers}) must not exceed maxContainers (${o.maxContainers})`);
+  }
+  if (o.memory !== undefined && !intIn(o.memory, MEMORY_MIN_MIB, MEMORY_MAX_MIB)) {
+    problems.push(`memory must be an integer from ${MEMORY_MIN_MIB} to ${MEMORY_MAX_MIB} (MiB), got ${JSON.stringify(o.memory)}`);
   }
   if (o.env !== undefined) {
     if (typeof o.env !== "object" || o.env === null || Object.values(o.env).some((v) => typeof v !== "string")) {
