@@ -377,4 +377,9 @@ export const api = app.webApp({ minContainers: 2 }, () => web);
   assert.equal(pids.size, 2);
   const show = JSON.parse((await box.run(["app", "show", "multi", "--json"])).stdout);
   assert.deepEqual([...pids].sort(), [...show.pids.workers].sort());
+  // Which function each worker serves, in the JSON and in the text.
+  assert.deepEqual(show.workers.map((w) => [w.pid, w.function]).sort(), [...pids].sort().map((pid) => [pid, "api"]));
+  const text = (await box.run(["app", "show", "multi"])).stdout;
+  const [a, b] = [...pids].sort((x, y) => x - y);
+  assert.match(text, new RegExp(`^pids     supervisor ${show.pids.supervisor}; workers (${a} \\(api\\), ${b}|${b} \\(api\\), ${a}) \\(api\\)$`, "m"));
 });
