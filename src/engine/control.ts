@@ -35,8 +35,11 @@ export interface ControlOps {
   run: { request: { fn: string; args: string }; response: { value: string; runId?: string } };
   /** `.spawn()` from a script: starts a stored call of `fn` and answers its id. `args` v8-serialized, base64. */
   spawn: { request: { fn: string; args: string }; response: { id: string } };
-  /** A stored call's record, once it ended or after `waitMs` (whichever first). */
-  callResult: { request: { id: string; waitMs: number }; response: { record?: SpawnedRecord } };
+  /**
+   * A stored call's record, once it ended or after `waitMs` (whichever first). `running`: this
+   * instance still runs it (a record left running by an instance that is gone is not).
+   */
+  callResult: { request: { id: string; waitMs: number }; response: { record?: SpawnedRecord; running: boolean } };
   /** Stops a running stored call (its worker is stopped); `cancelled`: it was running here. */
   cancel: { request: { id: string }; response: { cancelled: boolean } };
   /** The app's recent calls, oldest first (`nodal app calls`); only those of `fn` when given. */

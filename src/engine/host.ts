@@ -255,7 +255,7 @@ export class AppHost {
       },
       callResult: async ({ id, waitMs }) => {
         const record = await this.engine.spawned?.wait(id, Math.min(waitMs, 300_000));
-        return record ? { record } : {};
+        return { ...(record ? { record } : {}), running: this.engine.spawned?.has(id) ?? false };
       },
       cancel: async ({ id }) => ({ cancelled: this.engine.spawned?.cancel(id) ?? false }),
       stop: async ({ graceMs }) => {

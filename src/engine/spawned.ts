@@ -89,6 +89,11 @@ export class SpawnedCalls {
     this.#write({ ...base, ...outcome, finishedAt: new Date(this.#now()).toISOString() });
   }
 
+  /** True while a call runs in this instance. */
+  has(id: string): boolean {
+    return this.#live.has(id);
+  }
+
   /** Waits up to `waitMs` for a call of this instance to finish; answers its record. */
   async wait(id: string, waitMs: number): Promise<SpawnedRecord | undefined> {
     const live = this.#live.get(id);

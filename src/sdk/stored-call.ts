@@ -48,17 +48,23 @@ export async function storedOutcome(id: string, timeoutMs?: number): Promise<unk
     const left = deadline - Date.now();
     if (left <= 0) throw new TimeoutError(`function call ${id} did not finish within ${timeoutMs! / 1000}s`);
     const waitMs = Math.min(left, WAIT_SLICE_MS);
+    let running = false;
     try {
-      record = (await controlRequest(controlSocketPath(record.appId), "callResult", { id, waitMs }, waitMs + 10_000)).record ?? record;
+      const res = await controlRequest(controlSocketPath(record.appId), "callResult", { id, waitMs }, waitMs + 10_000);
+      record = res.record ?? record;
+      running = res.running;
     } catch (error) {
       if (!(error instanceof UserError && error.code === "E_APP_UNREACHABLE")) throw error;
       record = await find(id);
-      if (record.state === "running") {
-        throw new Error(`function call ${id} of "${record.function}" was interrupted: app "${record.app}" stopped before it finished`);
-      }
     }
     if (record.state !== "running") return settle(record);
+    // Its instance is gone, or is a new one that never ran it (the supervisor restarted).
+    if (!running) throw interrupted(record);
   }
+}
+
+function interrupted(record: SpawnedRecord): Error {
+  return new Error(`function call ${record.id} of "${record.function}" was interrupted: app "${record.app}" stopped before it finished`);
 }
 
 /** Stops a running call (its worker is stopped); a finished one stays as it ended. */

@@ -106,3 +106,16 @@ test("a call spawned in app code is found by id from a script and from another f
   const unknown = await script(box, `try { await Function.fromName("durable", "nope").spawn(); } catch (e) { out.error = [e.name, e.message]; }`);
   assert.deepEqual(unknown.error, ["NotFoundError", 'app "durable" has no function "nope"']);
 });
+
+test("a call whose supervisor was killed while it ran is reported interrupted, not waited for", async (t) => {
+  const box = sandbox(t, { "app.ts": app() });
+  assert.equal((await box.run(["deploy", "app.ts"])).code, 0);
+  const pidFile = join(box.dir, "slow.pid");
+  const { id } = await script(box, `out.id = (await Function.fromName("durable", "slow").spawn(${JSON.stringify(pidFile)})).id;`);
+  await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8") !== "", { what: "the slow call to start" });
+  const show = JSON.parse((await box.run(["app", "show", "durable", "--json"])).stdout);
+  process.kill(show.pids.supervisor, "SIGKILL");
+  await waitUntil(() => !alive(show.pids.supervisor), { what: "the supervisor to die" });
+  const out = await script(box, getResult(id));
+  assert.deepEqual(out.error, ["Error", `function call ${id} of "slow" was interrupted: app "durable" stopped before it finished`]);
+});
