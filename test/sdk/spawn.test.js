@@ -119,3 +119,12 @@ test("a call whose supervisor was killed while it ran is reported interrupted, n
   const out = await script(box, getResult(id));
   assert.deepEqual(out.error, ["Error", `function call ${id} of "slow" was interrupted: app "durable" stopped before it finished`]);
 });
+
+test("a served app stores its spawned calls too", async (t) => {
+  const box = sandbox(t, { "app.ts": app() });
+  const proc = box.spawn(["serve", "app.ts"]);
+  await proc.waitFor(/ready in/);
+  const { id } = await script(box, `out.id = (await Function.fromName("durable", "square").spawn(12)).id;`);
+  assert.deepEqual(await script(box, getResult(id)), { value: 144 });
+  assert.ok(existsSync(join(box.home, "calls", "durable", `${id}.json`)));
+});
