@@ -6,7 +6,7 @@ import { deserialize, serialize } from "node:v8";
 import { UserError } from "../errors.js";
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
-import { homeDir } from "../registry/home.js";
+import { homeDir, nodalHome } from "../registry/home.js";
 import { saveApp, type AppRecord } from "../registry/apps.js";
 import { processStartTime } from "../registry/proc.js";
 import { LogWriter } from "../logs/writer.js";
@@ -145,7 +145,7 @@ export class AppHost {
     };
     if (!sink) {
       const app = this.record.name;
-      this.engine.spawned = new SpawnedCalls({ app, appId: who.id, dir: homeDir("calls", app) });
+      this.engine.spawned = new SpawnedCalls({ app, appId: who.id, dir: join(nodalHome(), "calls", app) });
       saveApp(this.record);
       this.#control = await serveControl(controlSocketPath(who.id), this.#handlers());
     }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { serialize } from "node:v8";
 import { toWire, type WireError } from "../errors.js";
@@ -36,7 +36,7 @@ interface Live {
 export interface SpawnedCallsOptions {
   app: string;
   appId: string;
-  /** The app's folder of results, `$NODAL_HOME/calls/APP`. */
+  /** The app's folder of results, `$NODAL_HOME/calls/APP` (made when first needed). */
   dir: string;
   now?: () => number;
 }
@@ -52,6 +52,8 @@ export class SpawnedCalls {
   readonly #now: () => number;
   #live = new Map<string, Live>();
   #lastSweep = -Infinity;
+  /** The folder is made on the first spawn: an app that spawns nothing leaves no trace. */
+  #made = false;
 
   constructor(opts: SpawnedCallsOptions) {
     this.opts = opts;
@@ -119,6 +121,8 @@ export class SpawnedCalls {
   }
 
   #write(record: SpawnedRecord): void {
+    if (!this.#made) mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
+    this.#made = true;
     writeFileAtomicSync(join(this.opts.dir, `${record.id}.json`), JSON.stringify(record));
     this.#sweep();
   }

@@ -159,19 +159,18 @@ export class Function_<A extends unknown[] = unknown[], R = unknown> extends Fun
 
   /**
    * Calls the function once per input and resolves when every call ended; results are
-   * dropped. Unless `ignoreExceptions`, the first error (in input order) is then thrown.
+   * dropped. As in Modal, the first error to come (calls end in any order) is thrown at once,
+   * unless `ignoreExceptions`: calls in flight then go on, inputs not started yet are not.
    */
   async forEach(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: ForEachParams = {}): Promise<void> {
-    let first: { error: unknown } | undefined;
-    const { concurrency } = params;
-    for await (const out of this.#mapArgs(argLists(inputs, (input) => [input] as unknown as A), { concurrency, returnExceptions: true, wrap: true })) {
-      // With returnExceptions every outcome is yielded; an error is one that was thrown.
-      if (out instanceof Failed) first ??= { error: out.error };
+    const { concurrency, ignoreExceptions } = params;
+    const lists = argLists(inputs, (input) => [input] as unknown as A);
+    for await (const _ of this.#mapArgs(lists, { concurrency, orderOutputs: false, returnExceptions: ignoreExceptions === true })) {
+      // Results are dropped.
     }
-    if (first && !params.ignoreExceptions) throw first.error;
   }
 
-  async *#mapArgs(lists: AsyncIterable<A>, params: MapParams & { wrap?: boolean }): AsyncGenerator<Awaited<R> | Error> {
+  async *#mapArgs(lists: AsyncIterable<A>, params: MapParams): AsyncGenerator<Awaited<R> | Error> {
     const limit = params.concurrency ?? 16;
     if (!Number.isInteger(limit) || limit < 1) throw new InvalidError(`map concurrency must be a positive integer, got ${limit}`);
     const ordered = params.orderOutputs ?? true;
@@ -194,8 +193,6 @@ export class Function_<A extends unknown[] = unknown[], R = unknown> extends Fun
     const emit = (s: Settled<Awaited<R>>): Awaited<R> | Error => {
       if (s.ok) return s.value;
       if (!params.returnExceptions) throw s.error;
-      // forEach needs to tell a thrown value from a returned Error: it wraps what was thrown.
-      if (params.wrap) return new Failed(s.error);
       return s.error instanceof Error ? s.error : new Error(String(s.error));
     };
     for await (const args of lists) {
@@ -203,15 +200,6 @@ export class Function_<A extends unknown[] = unknown[], R = unknown> extends Fun
       if (pending.length >= limit) yield emit(await next());
     }
     while (pending.length > 0) yield emit(await next());
-  }
-}
-
-/** What a call of `forEach` threw (any value, an Error or not). */
-class Failed extends Error {
-  readonly error: unknown;
-  constructor(error: unknown) {
-    super("failed");
-    this.error = error;
   }
 }
 

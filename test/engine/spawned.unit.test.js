@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -10,7 +10,6 @@ function store(t, now = Date.now) {
   const root = mkdtempSync(join(tmpdir(), "nodal-spawned-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, "my-app");
-  mkdirSync(dir);
   return { root, dir, calls: () => new SpawnedCalls({ app: "my-app", appId: "a-1", dir, now }) };
 }
 
@@ -23,6 +22,7 @@ function deferred() {
 test("a spawned call is stored running, then with its v8-serialized result; findSpawned finds it by id", async (t) => {
   const { root, dir, calls } = store(t);
   const s = calls();
+  assert.equal(existsSync(dir), false, "no folder before the first spawn");
   const d = deferred();
   const id = s.start("square", () => d.promise);
   assert.match(id, /^fc-[0-9a-f]+$/);
