@@ -68,7 +68,7 @@ export class FunctionCall<R = unknown> {
    */
   async cancel(): Promise<void> {
     if (!this.#stored) {
-      throw new InvalidError(`function call ${this.id} cannot be cancelled: only calls spawned in a deployed or served app can`);
+      throw new InvalidError(`function call ${this.id} cannot be cancelled: only calls of a deployed or served app on this machine can (not those of \`nodal run\` or of a cluster)`);
     }
     await cancelStored(this.id);
   }
