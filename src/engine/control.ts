@@ -5,6 +5,7 @@ import { controlSocketPath as socketPath } from "../registry/sockets.js";
 import { LineSplitter } from "./lines.js";
 import type { AppStatus, PublicManifest } from "./status.js";
 import type { CallRecord } from "./call-log.js";
+import type { SpawnedRecord } from "./spawned.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
@@ -32,6 +33,15 @@ export interface ControlOps {
    * schedule (recorded, shown as its last run). `args` and the result are v8-serialized, base64.
    */
   run: { request: { fn: string; args: string }; response: { value: string; runId?: string } };
+  /** `.spawn()` from a script: starts a stored call of `fn` and answers its id. `args` v8-serialized, base64. */
+  spawn: { request: { fn: string; args: string }; response: { id: string } };
+  /**
+   * A stored call's record, once it ended or after `waitMs` (whichever first). `running`: this
+   * instance still runs it (a record left running by an instance that is gone is not).
+   */
+  callResult: { request: { id: string; waitMs: number }; response: { record?: SpawnedRecord; running: boolean } };
+  /** Stops a running stored call (its worker is stopped); `cancelled`: it was running here. */
+  cancel: { request: { id: string }; response: { cancelled: boolean } };
   /** The app's recent calls, oldest first (`nodal app calls`); only those of `fn` when given. */
   calls: { request: { fn?: string }; response: { calls: CallRecord[] } };
   /**

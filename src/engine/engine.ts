@@ -13,6 +13,7 @@ import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Worker, WorkerError, type MemoryExceeded, type Stream } from "./worker.js";
 import { collectSoon } from "./collect.js";
+import type { SpawnedCalls } from "./spawned.js";
 
 /** Lines a function printed (one read from its worker's pipe), tagged with where they came from. */
 export interface LogEntry {
@@ -102,6 +103,8 @@ export class Engine {
   readonly opts: EngineOptions;
   /** The app's recent calls (`nodal app calls`). */
   readonly calls = new CallLog();
+  /** Where spawned calls are stored (set by a host with a NODAL_HOME); none: spawns stay in memory. */
+  spawned: SpawnedCalls | undefined;
   #spares: SparePool;
   #doors = new Map<string, FrontDoor>();
   #pools = new Map<string, FunctionPool>();
@@ -228,8 +231,8 @@ export class Engine {
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
-    if (msg.t === "remote") {
-      this.call(msg.fn, msg.args).then(
+    if (msg.t === "remote" || msg.t === "spawn") {
+      (msg.t === "remote" ? this.call(msg.fn, msg.args) : Promise.resolve().then(() => this.spawn(msg.fn, msg.args))).then(
         (value) => {
           if (!worker.send({ t: "remote-result", id: msg.id, ok: true, value })) return;
         },
@@ -581,6 +584,24 @@ export class Engine {
       record.fail(error);
       throw error;
     }
+  }
+
+  /**
+   * Starts a stored call of `fn` (`.spawn()`) and answers its id at once, or undefined when
+   * this engine stores no calls (`nodal run`). Unknown functions are refused here, not later.
+   */
+  spawn(fn: string, args: unknown[]): string | undefined {
+    const store = this.spawned;
+    if (!store) return undefined;
+    if (!this.#pools.has(fn) && !this.#elsewhere(fn)) {
+      const known = (this.#current?.manifest.functions ?? []).filter((f) => f.kind === "function").map((f) => f.name);
+      throw new UserError(
+        "E_NOT_FOUND",
+        `app "${this.#current?.manifest.appName ?? "?"}" has no function "${fn}"`,
+        known.length ? `its functions: ${known.join(", ")}` : "it declares no app.function()",
+      );
+    }
+    return store.start(fn, (callId, signal) => this.call(fn, args, { callId, signal }));
   }
 
   /** A function this pod does not run: its calls go through the cluster transport. */

@@ -1,5 +1,5 @@
 import { fromWire } from "../errors.js";
-import { FunctionTimeoutError, MemoryLimitError } from "../sdk/errors.js";
+import { CancelledError, FunctionTimeoutError, MemoryLimitError } from "../sdk/errors.js";
 import type { FunctionSpec } from "../loader/manifest.js";
 import { isCloneError, type FromWorker } from "./protocol.js";
 import { Backoff } from "./backoff.js";
@@ -78,9 +78,9 @@ export class FunctionPool {
     const { maxRetries } = this.spec.retries;
     for (let attempt = opts.firstAttempt ?? 0; ; attempt++) {
       try {
-        return await this.#attempt(args, opts.label, attempt);
+        return await this.#attempt(args, opts.label, attempt, opts.signal);
       } catch (error) {
-        if (attempt >= maxRetries || this.#closed) throw error;
+        if (attempt >= maxRetries || this.#closed || opts.signal?.aborted) throw error;
         const delaySec = retryDelaySec(this.spec.retries, attempt + 1);
         opts.onRetry?.(attempt + 1, error as Error, delaySec);
         await new Promise((r) => setTimeout(r, delaySec * 1000));
@@ -88,7 +88,9 @@ export class FunctionPool {
     }
   }
 
-  async #attempt(args: unknown[], label: string | undefined, attempt: number): Promise<unknown> {
+  async #attempt(args: unknown[], label: string | undefined, attempt: number, signal?: AbortSignal): Promise<unknown> {
+    const cancelled = () => new CancelledError(`call of "${this.spec.name}" was cancelled`);
+    if (signal?.aborted) throw cancelled();
     const slot = await this.#acquire();
     const id = nextCall++;
     const name = label ?? `#${id}`;
@@ -111,11 +113,23 @@ export class FunctionPool {
       }
       throw new WorkerError(`function "${this.spec.name}": its worker ${slot.worker.id} died during the call${tail(slot.worker)}`);
     });
+    // A cancelled call's worker is stopped: there is no other way to stop what it runs.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        reject(cancelled());
+        this.#retire(slot);
+        void slot.worker.stop(0);
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => {});
     try {
       if (!slot.worker.send({ t: "call", id, fn: this.spec.name, args })) {
         throw new WorkerError(`function "${this.spec.name}": worker ${slot.worker.id} is not running`);
       }
-      return await Promise.race([result, timeout, died]);
+      return await Promise.race([result, timeout, died, aborted]);
     } catch (error) {
       if (isCloneError(error)) {
         throw new TypeError(`function "${this.spec.name}": an argument cannot cross a process boundary (${(error as Error).message})`);
@@ -123,6 +137,7 @@ export class FunctionPool {
       throw error;
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       this.#calls.delete(id);
       this.#release(slot);
     }
@@ -227,6 +242,8 @@ export interface CallOptions {
   label?: string;
   onRetry?: (attempt: number, error: Error, delaySec: number) => void;
   firstAttempt?: number;
+  /** Cancels the call (`FunctionCall.cancel()`): the worker running it is stopped, no retry follows. */
+  signal?: AbortSignal;
 }
 
 /** Seconds before retry number `attempt` (1-based), as in Modal: min(initialDelay × coefficient^(n-1), maxDelay). */

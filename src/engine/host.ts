@@ -6,7 +6,7 @@ import { deserialize, serialize } from "node:v8";
 import { UserError } from "../errors.js";
 import type { BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
-import { homeDir } from "../registry/home.js";
+import { homeDir, nodalHome } from "../registry/home.js";
 import { saveApp, type AppRecord } from "../registry/apps.js";
 import { processStartTime } from "../registry/proc.js";
 import { LogWriter } from "../logs/writer.js";
@@ -16,6 +16,7 @@ import { Engine, type Activation, type EngineEvent, type EngineOptions, type Log
 import { describeSchedule } from "./schedule-time.js";
 import { Scheduler, type RunRecord, type SchedulerHost } from "./scheduler.js";
 import { publicManifest, type AppStatus } from "./status.js";
+import { SpawnedCalls } from "./spawned.js";
 
 /** What the engine reports to its host. */
 export type EngineHooks = Pick<EngineOptions, "onLog" | "onEvent">;
@@ -143,6 +144,8 @@ export class AppHost {
       functions: manifest.functions.map((f) => f.name),
     };
     if (!sink) {
+      const app = this.record.name;
+      this.engine.spawned = new SpawnedCalls({ app, appId: who.id, dir: join(nodalHome(), "calls", app) });
       saveApp(this.record);
       this.#control = await serveControl(controlSocketPath(who.id), this.#handlers());
     }
@@ -246,6 +249,16 @@ export class AppHost {
         return { value: serialize(value.value).toString("base64"), ...(value.runId ? { runId: value.runId } : {}) };
       },
       calls: async ({ fn }) => ({ calls: this.engine.calls.list(fn) }),
+      spawn: async ({ fn, args }) => {
+        const id = this.engine.spawn(fn, deserialize(Buffer.from(args, "base64")) as unknown[]);
+        if (!id) throw new UserError("E_INVALID_STATE", "this app stores no spawned calls");
+        return { id };
+      },
+      callResult: async ({ id, waitMs }) => {
+        const record = await this.engine.spawned?.wait(id, Math.min(waitMs, 300_000));
+        return { ...(record ? { record } : {}), running: this.engine.spawned?.has(id) ?? false };
+      },
+      cancel: async ({ id }) => ({ cancelled: this.engine.spawned?.cancel(id) ?? false }),
       stop: async ({ graceMs }) => {
         setImmediate(() => (this.onStopRequested ? this.onStopRequested(graceMs) : void this.stop(graceMs)));
         return { stopping: true, graceMs: Math.min(graceMs ?? Infinity, this.engine.longestTimeoutMs) };

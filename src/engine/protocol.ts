@@ -21,7 +21,9 @@ export type FromWorker =
   | { t: "ready" }
   | { t: "failed"; error: WireError }
   | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
-  | { t: "remote"; id: number; fn: string; args: unknown[] };
+  | { t: "remote"; id: number; fn: string; args: unknown[] }
+  /** `.spawn()` in app code: the engine answers (`remote-result`) the stored call's id, or undefined. */
+  | { t: "spawn"; id: number; fn: string; args: unknown[] };
 
 /** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
 export function isCloneError(error: unknown): boolean {

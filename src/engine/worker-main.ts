@@ -67,19 +67,22 @@ process.on("disconnect", () => void exit(0));
 
 let nextRemote = 1;
 const remoteWaiters = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+/** A request to the engine (`remote`, `spawn`), answered by a `remote-result` message. */
+function askEngine(t: "remote" | "spawn", fn: string, args: unknown[]): Promise<unknown> {
+  const id = nextRemote++;
+  return new Promise((resolve, reject) => {
+    remoteWaiters.set(id, { resolve, reject });
+    try {
+      process.send!({ t, id, fn, args } satisfies FromWorker);
+    } catch (error) {
+      remoteWaiters.delete(id);
+      reject(cloneError(fn, error));
+    }
+  });
+}
 setRuntime({
-  call(fn, args) {
-    const id = nextRemote++;
-    return new Promise((resolve, reject) => {
-      remoteWaiters.set(id, { resolve, reject });
-      try {
-        process.send!({ t: "remote", id, fn, args } satisfies FromWorker);
-      } catch (error) {
-        remoteWaiters.delete(id);
-        reject(cloneError(fn, error));
-      }
-    });
-  },
+  call: (fn, args) => askEngine("remote", fn, args),
+  spawn: (fn, args) => askEngine("spawn", fn, args) as Promise<string | undefined>,
 });
 
 function cloneError(fn: string, error: unknown): Error {

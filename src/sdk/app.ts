@@ -16,11 +16,25 @@ export interface AppParams {
   env?: Record<string, string>;
 }
 
-/** Parameters of `.map()`. */
+/** Parameters of `.map()` and `.starmap()`. */
 export interface MapParams {
   /** Inputs in flight at once; default 16. */
   concurrency?: number;
+  /** Yield what a call threw as a value, instead of throwing it (and ending the iteration). Default false. */
+  returnExceptions?: boolean;
+  /** Yield results in input order (default), or as they complete (false). */
+  orderOutputs?: boolean;
 }
+
+/** Parameters of `.forEach()`. */
+export interface ForEachParams {
+  /** Inputs in flight at once; default 16. */
+  concurrency?: number;
+  /** Resolve even when calls fail (their errors are dropped). Default false: the first error is thrown once every call ended. */
+  ignoreExceptions?: boolean;
+}
+
+type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 type Kind = keyof typeof ALLOWED_KEYS;
 
@@ -107,24 +121,91 @@ export class Function_<A extends unknown[] = unknown[], R = unknown> extends Fun
     return await this.handler(...args);
   }
 
-  /** Starts a remote call and returns at once; `get()` waits for the result. */
+  /**
+   * Starts a remote call and returns at once; `get()` waits for the result. In a deployed or
+   * served app the call is stored: `FunctionCall.fromId(call.id)` finds it from any process for
+   * 24 hours, and `call.cancel()` stops it.
+   */
   async spawn(...args: A): Promise<FunctionCall<Awaited<R>>> {
-    return (await spawnInCluster<Awaited<R>>(this.app.name, this.name, args)) ?? new FunctionCall(this.remote(...args));
+    const cluster = await spawnInCluster<Awaited<R>>(this.app.name, this.name, args);
+    if (cluster) return cluster;
+    const runtime = this.#runtime ?? getRuntime(this.name);
+    const id = await runtime.spawn?.(this.name, args);
+    return id ? FunctionCall.stored<Awaited<R>>(id) : new FunctionCall(this.remote(...args));
   }
 
-  /** Calls the function once per input (remotely); yields results in input order. */
-  async *map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: MapParams = {}): AsyncGenerator<Awaited<R>> {
+  /**
+   * Calls the function once per input (remotely); yields results in input order, or as they
+   * complete with `orderOutputs: false`. With `returnExceptions`, a failed call yields its error.
+   */
+  map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params?: MapParams & { returnExceptions?: false }): AsyncGenerator<Awaited<R>>;
+  map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: MapParams): AsyncGenerator<Awaited<R> | Error>;
+  map(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: MapParams = {}): AsyncGenerator<Awaited<R> | Error> {
+    return this.#mapArgs(argLists(inputs, (input) => [input] as unknown as A), params);
+  }
+
+  /** Like `.map()`, each input being the array of arguments of one call. */
+  starmap(inputs: Iterable<A> | AsyncIterable<A>, params?: MapParams & { returnExceptions?: false }): AsyncGenerator<Awaited<R>>;
+  starmap(inputs: Iterable<A> | AsyncIterable<A>, params: MapParams): AsyncGenerator<Awaited<R> | Error>;
+  starmap(inputs: Iterable<A> | AsyncIterable<A>, params: MapParams = {}): AsyncGenerator<Awaited<R> | Error> {
+    return this.#mapArgs(
+      argLists(inputs, (input) => {
+        if (!Array.isArray(input)) throw new InvalidError(`starmap of "${this.name}": each input must be an array of arguments, got ${typeof input}`);
+        return input;
+      }),
+      params,
+    );
+  }
+
+  /**
+   * Calls the function once per input and resolves when every call ended; results are
+   * dropped. As in Modal, the first error to come (calls end in any order) is thrown at once,
+   * unless `ignoreExceptions`: calls in flight then go on, inputs not started yet are not.
+   */
+  async forEach(inputs: Iterable<A[0]> | AsyncIterable<A[0]>, params: ForEachParams = {}): Promise<void> {
+    const { concurrency, ignoreExceptions } = params;
+    const lists = argLists(inputs, (input) => [input] as unknown as A);
+    for await (const _ of this.#mapArgs(lists, { concurrency, orderOutputs: false, returnExceptions: ignoreExceptions === true })) {
+      // Results are dropped.
+    }
+  }
+
+  async *#mapArgs(lists: AsyncIterable<A>, params: MapParams): AsyncGenerator<Awaited<R> | Error> {
     const limit = params.concurrency ?? 16;
     if (!Number.isInteger(limit) || limit < 1) throw new InvalidError(`map concurrency must be a positive integer, got ${limit}`);
-    const pending: Promise<Awaited<R>>[] = [];
-    for await (const input of inputs as AsyncIterable<A[0]>) {
-      const p = this.remote(...([input] as unknown as A));
-      p.catch(() => {}); // surfaced when its turn comes
-      pending.push(p);
-      if (pending.length >= limit) yield await pending.shift()!;
+    const ordered = params.orderOutputs ?? true;
+    type Entry = { done: Promise<Settled<Awaited<R>> & { entry: Entry }> };
+    const pending: Entry[] = [];
+    const launch = (args: A) => {
+      const entry = {} as Entry;
+      entry.done = this.remote(...args).then(
+        (value) => ({ ok: true as const, value, entry }),
+        (error: unknown) => ({ ok: false as const, error, entry }),
+      );
+      pending.push(entry);
+    };
+    // Ordered: the oldest call next; unordered: whichever ends first.
+    const next = async (): Promise<Settled<Awaited<R>>> => {
+      const settled = ordered ? await pending[0]!.done : await Promise.race(pending.map((e) => e.done));
+      pending.splice(pending.indexOf(settled.entry), 1);
+      return settled;
+    };
+    const emit = (s: Settled<Awaited<R>>): Awaited<R> | Error => {
+      if (s.ok) return s.value;
+      if (!params.returnExceptions) throw s.error;
+      return s.error instanceof Error ? s.error : new Error(String(s.error));
+    };
+    for await (const args of lists) {
+      launch(args);
+      if (pending.length >= limit) yield emit(await next());
     }
-    while (pending.length > 0) yield await pending.shift()!;
+    while (pending.length > 0) yield emit(await next());
   }
+}
+
+/** Each input as a call's argument list, from a sync or async iterable. */
+async function* argLists<I, A>(inputs: Iterable<I> | AsyncIterable<I>, toArgs: (input: I) => A): AsyncGenerator<A> {
+  for await (const input of inputs as AsyncIterable<I>) yield toArgs(input);
 }
 
 /** A web function: an express app (or any request listener) or a single JSON endpoint. */

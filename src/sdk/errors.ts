@@ -34,3 +34,8 @@ export class RemoteError extends Error {
     if (stack) this.stack = stack;
   }
 }
+
+/** The call was stopped with `FunctionCall.cancel()` before it finished. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}

@@ -7,7 +7,7 @@
  * export const tick = app.function({ schedule: new Cron("* * * * *") }, async () => console.log("tick"));
  */
 export { App, Function_, Function_ as Function, WebFunction, FunctionBase } from "./app.js";
-export type { AppParams, MapParams, RequestListener } from "./app.js";
+export type { AppParams, MapParams, ForEachParams, RequestListener } from "./app.js";
 export { FunctionCall } from "./function-call.js";
 export type { FunctionCallGetParams } from "./function-call.js";
 export { Cron, Period } from "./schedule.js";
@@ -32,5 +32,6 @@ export {
   MemoryLimitError,
   TimeoutError,
   RemoteError,
+  CancelledError,
 } from "./errors.js";
 export * from "./security/index.js";

@@ -7,6 +7,12 @@ import { InvalidError } from "./errors.js";
 export interface Runtime {
   /** Runs `fn` of the current app in its own worker, honouring its options. */
   call(fn: string, args: unknown[]): Promise<unknown>;
+  /**
+   * Starts `fn` as a call its app runs and stores (`FunctionCall.fromId` finds it); answers
+   * its id, or undefined where calls are not stored (`nodal run`): the caller then keeps the
+   * call in memory.
+   */
+  spawn?(fn: string, args: unknown[]): Promise<string | undefined>;
 }
 
 let current: Runtime | undefined;

@@ -39,13 +39,21 @@ test("a caller waits at most every attempt's timeout, the backoff between them, 
   assert.equal(callDeadlineMs(spec), 60_000 + 3 * 17_000 + 3_000);
 });
 
-test("FunctionCall.fromId outside cluster mode is an InvalidError naming NODAL_CLUSTER", async () => {
+test("FunctionCall.fromId outside cluster mode looks in this machine's stored calls, not in Redis", async (t) => {
   const { FunctionCall } = await import("../../dist/modules/sdk/function-call.js");
-  const saved = process.env.NODAL_CLUSTER;
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const saved = { cluster: process.env.NODAL_CLUSTER, home: process.env.NODAL_HOME };
+  const home = mkdtempSync(join(tmpdir(), "nodal-home-"));
   delete process.env.NODAL_CLUSTER;
-  try {
-    assert.throws(() => FunctionCall.fromId("fc-0123"), { name: "InvalidError", message: /NODAL_CLUSTER=redis:\/\/HOST:PORT/ });
-  } finally {
-    if (saved !== undefined) process.env.NODAL_CLUSTER = saved;
-  }
+  process.env.NODAL_HOME = home;
+  t.after(() => {
+    for (const [k, v] of [["NODAL_CLUSTER", saved.cluster], ["NODAL_HOME", saved.home]]) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+  await assert.rejects(FunctionCall.fromId("fc-0123").get({ timeout: 5 }), { name: "NotFoundError", message: 'no function call "fc-0123" on this machine (results are kept 24 hours)' });
 });
