@@ -536,7 +536,10 @@ export class Engine {
     const fn = spec.name;
     const scalingUp = this.#scalingUp;
     return {
-      policy: spec,
+      // The front door spreads connections over a web function's workers and does not hold
+      // them to `concurrency`: requests in flight do not ask for more workers, only the buffer
+      // does (any load counts as one worker's worth).
+      policy: { ...spec, concurrency: Infinity },
       get starting() {
         return scalingUp.get(fn) ?? 0;
       },

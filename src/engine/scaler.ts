@@ -41,7 +41,7 @@ export interface ScaleGroup<W = unknown> {
  */
 export function targetWorkers(policy: ScalePolicy, inFlight: number): number {
   if (inFlight <= 0) return policy.minContainers;
-  const needed = Math.ceil(inFlight / Math.max(1, policy.concurrency)) + (policy.bufferContainers ?? 0);
+  const needed = Math.max(1, Math.ceil(inFlight / Math.max(1, policy.concurrency))) + (policy.bufferContainers ?? 0);
   return Math.max(policy.minContainers, Math.min(policy.maxContainers, needed));
 }
 
