@@ -138,6 +138,8 @@ export class Engine {
   #scalingUp = new Map<string, number>();
   /** Web functions the scaler took to zero workers (cleared when one starts). */
   #atZero = new Set<string>();
+  /** After a start for waiting requests failed: no new attempt before `at` (capped backoff). */
+  #wakeRetry = new Map<string, { backoff: Backoff; at: number }>();
   #memoryStops = new Map<string, number>();
   /** Ports of web functions a reload removed: one that comes back gets its port again. */
   #retiredPorts = new Map<string, number>();
@@ -579,6 +581,8 @@ export class Engine {
     const fn = spec.name;
     if ((this.#scalingUp.get(fn) ?? 0) > 0 || this.#webState(fn).down.size > 0) return;
     if ((version.web.get(fn) ?? []).some((w) => w.alive)) return;
+    // A start that keeps failing (the app cannot load now) is not retried on every request.
+    if (monotonicMs() < (this.#wakeRetry.get(fn)?.at ?? 0)) return;
     void this.#scaleUpWeb(version, spec);
   }
 
@@ -595,7 +599,11 @@ export class Engine {
       await worker.start(fn);
     } catch (error) {
       this.#track(worker.stop(500));
-      if (!gone()) this.opts.onEvent?.({ type: "scale-up-failed", fn, error: (error as Error).message });
+      if (gone()) return;
+      const retry = this.#wakeRetry.get(fn) ?? { backoff: new Backoff(), at: 0 };
+      const delay = retry.backoff.next();
+      this.#wakeRetry.set(fn, { ...retry, at: monotonicMs() + delay });
+      this.opts.onEvent?.({ type: "scale-up-failed", fn, error: `${(error as Error).message} (next attempt on a request after ${delay} ms)` });
       return;
     } finally {
       this.#scalingUp.set(fn, (this.#scalingUp.get(fn) ?? 1) - 1);
@@ -603,6 +611,7 @@ export class Engine {
     if (gone()) return this.#track(worker.stop(500));
     version.web.set(fn, [...(version.web.get(fn) ?? []), worker]);
     this.#atZero.delete(fn);
+    this.#wakeRetry.delete(fn);
     this.#doors.get(fn)?.setActive(version.web.get(fn)!);
     this.#watchWebWorker(version, fn, worker);
     this.opts.onEvent?.({ type: "scaled-up", fn, worker: worker.id, ms: Math.round(monotonicMs() - started) });

@@ -154,3 +154,37 @@ test("serve keeps its web worker warm past the window (a deployed copy scales to
   assert.deepEqual(fnOf(after, "api").containers, { running: 1, reason: "kept warm while served" });
   assert.equal(await pidOf(servedUrl), before, "the same worker answers");
 });
+
+test("a start from zero that fails answers the waiting request 503 after the bounded wait; a later request starts the worker", async (t) => {
+  const box = sandbox(t);
+  const marker = `${box.dir}/broken`;
+  box.write({
+    "app.ts": `
+import { existsSync } from "node:fs";
+import { App } from "nodal";
+if (existsSync(${JSON.stringify(marker)})) throw new Error("marker present: refusing to start");
+export const app = new App("fragile");
+export const api = app.webEndpoint({ scaledownWindow: 1 }, async () => ({ pid: process.pid }));
+`,
+  });
+  const dep = await box.run(["deploy", "app.ts", "--json"], { env: { NODAL_NO_WORKER_WAIT_MS: "1500" }, timeoutMs: 60_000 });
+  assert.equal(dep.code, 0, dep.stderr);
+  const url = JSON.parse(dep.stdout).urls.api;
+  await pidOf(url);
+  await scaledToZero(box, "api", "fragile");
+
+  box.write({ broken: "" });
+  const refused = await request(url, { timeoutMs: 15_000 });
+  assert.equal(refused.status, 503);
+  assert.match(JSON.parse(refused.body).error, /"api" has no worker ready/);
+  const logs = await box.run(["app", "logs", "fragile", "--source", "system"]);
+  assert.match(logs.stdout, /a worker of "api" could not start for waiting requests: .*marker present: refusing to start/);
+
+  (await import("node:fs")).rmSync(marker);
+  const back = await waitUntil(async () => {
+    const res = await request(url, { timeoutMs: 15_000 });
+    return res.status === 200 && res;
+  }, { timeoutMs: 30_000, intervalMs: 100, what: "a worker started again" });
+  assert.ok(JSON.parse(back.body).pid > 0);
+  assert.equal(fnOf(await show(box, "fragile"), "api").containers.running, 1);
+});
