@@ -635,7 +635,8 @@ export class Engine {
       if (!this.#scaler) reason = running > 0 ? "kept warm while served" : "starts on the first call";
       else if (running === 0) reason = (this.#atZero.has(spec.name) || pool?.scaledToZero) ? `scaled to zero after ${window} s idle` : web ? "starts on the next request" : "starts on the first call";
       else if (running <= min) reason = "minContainers";
-      else reason = `in use; idle ones stop after ${window} s${min > 0 ? `, down to minContainers ${min}` : ""}`;
+      else if (min > 0) reason = `idle ones stop after ${window} s, down to ${min} (minContainers)`;
+      else reason = running === 1 ? `stops after ${window} s idle` : `idle ones stop after ${window} s`;
       out[spec.name] = { running, reason };
     }
     return out;
