@@ -145,7 +145,7 @@ async function start(name: string): Promise<void> {
   setInterval(() => {
     const now = performance.now();
     for (const state of sockets.values()) {
-      if (busy(state)) lastActive = now;
+      if (busy(state) || !state.res) lastActive = now;
       if (state.res && !state.res.writableEnded && !state.res.destroyed && now - state.since! >= timeoutMs) timeOut(state.res);
     }
   }, Math.min(1000, timeoutMs / 4)).unref();
@@ -246,7 +246,9 @@ process.on("message", (msg: ToWorker, handle?: Socket) => {
       return drain(msg.graceMs, msg.closeIdle);
     case "activity": {
       let inFlight = 0;
-      for (const state of sockets.values()) if (busy(state)) inFlight++;
+      // A connection that has not sent its first request yet (or was taken over by an upgrade)
+      // counts as work: the worker is not idle while a client holds it open without a request.
+      for (const state of sockets.values()) if (busy(state) || !state.res) inFlight++;
       const now = performance.now();
       if (inFlight > 0) lastActive = now;
       return send({ t: "activity", inFlight, idleMs: Math.round(now - lastActive) });
