@@ -188,3 +188,21 @@ export const api = app.webEndpoint({ scaledownWindow: 1 }, async () => ({ pid: p
   assert.ok(JSON.parse(back.body).pid > 0);
   assert.equal(fnOf(await show(box, "fragile"), "api").containers.running, 1);
 });
+
+test("a worker holding a connection that has not sent its request yet is not idle", async (t) => {
+  const box = sandbox(t, { "app.ts": APP });
+  const urls = await deploy(box);
+  const { connect } = await import("node:net");
+  const socket = connect(Number(new URL(urls.api).port), "127.0.0.1");
+  socket.on("error", () => {});
+  t.after(() => socket.destroy());
+  await new Promise((resolve) => socket.once("connect", resolve));
+  // "fan" started with "api" and has the same window: once it went to zero twice (woken by a
+  // request in between), "api" has been idle well past its window.
+  await scaledToZero(box, "fan");
+  assert.equal((await request(`${urls.fan}`, { timeoutMs: 15_000 })).status, 200);
+  await scaledToZero(box, "fan");
+  assert.equal(fnOf(await show(box), "api").containers.running, 1, "the open connection keeps its worker");
+  socket.end("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+  await scaledToZero(box, "api");
+});
