@@ -206,3 +206,34 @@ test("a worker holding a connection that has not sent its request yet is not idl
   socket.end("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
   await scaledToZero(box, "api");
 });
+
+test("bufferContainers keeps a spare web worker beside a busy one, and both go once idle", async (t) => {
+  const box = sandbox(t);
+  const release = `${box.dir}/release`;
+  box.write({
+    "app.ts": `
+import { existsSync } from "node:fs";
+import { App } from "nodal";
+export const app = new App("buffered");
+export const slow = app.webEndpoint({ bufferContainers: 1, scaledownWindow: 1 }, async () => {
+  while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 20));
+  return { pid: process.pid };
+});
+`,
+  });
+  const dep = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000 });
+  assert.equal(dep.code, 0, dep.stderr);
+  const url = JSON.parse(dep.stdout).urls.slow;
+  const busy = request(url, { timeoutMs: 30_000 });
+  const two = await waitUntil(
+    async () => {
+      const s = await show(box, "buffered");
+      return s.workers.filter((w) => w.function === "slow").length === 2 && s;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: "a spare worker beside the busy one" },
+  );
+  assert.equal(fnOf(two, "slow").containers.running, 2);
+  box.write({ release: "" });
+  assert.equal((await busy).status, 200);
+  await scaledToZero(box, "slow", "buffered");
+});

@@ -194,3 +194,36 @@ test("a pool with minContainers 0 scales to zero and starts a worker for the nex
   assert.equal(pool.scaledToZero, false);
   scaler.close();
 });
+
+test("a pool with bufferContainers starts a spare worker beside a busy one, and keeps it while the work goes on", async (t) => {
+  let now = 0;
+  const made = [];
+  const held = [];
+  const pool = new FunctionPool({ ...spec, minContainers: 0, bufferContainers: 1 }, async () => {
+    const wk = answeringWorker();
+    // The first worker keeps its calls: they stay in flight until the test ends.
+    if (made.length === 0) wk.send = (msg) => (msg.t === "call" && held.push(msg), wk.alive);
+    made.push(wk);
+    return wk;
+  }, () => now);
+  t.after(() => pool.close(0));
+  const scaler = new Scaler(fakeTimers());
+  scaler.watch("pooled", pool);
+  const pending = pool.call([]);
+  pending.catch(() => {});
+  await waitFor(() => held.length === 1);
+  assert.equal(pool.workers.length, 1);
+  await scaler.tick();
+  await waitFor(() => pool.workers.length === 2);
+  assert.deepEqual((await pool.survey()).map((s) => s.activity.inFlight).sort(), [0, 1]);
+  now += 5000;
+  await scaler.tick();
+  assert.equal(pool.workers.length, 2, "the spare stays while the call runs");
+  assert.equal(made.filter((m) => m.alive).length, 2);
+  scaler.close();
+});
+
+async function waitFor(fn) {
+  for (let i = 0; i < 500 && !fn(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(fn(), "condition reached");
+}
