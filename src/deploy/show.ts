@@ -61,7 +61,8 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     f.lastRun ? `${f.lastRun.outcome} at ${f.lastRun.startedAt}` : "-",
     Object.entries(f.volumes ?? {}).map(([m, v]) => `${v}:${m}`).join(" ") || "-",
     (f.secrets ?? []).join(" ") || "-",
+    f.containers ? `${f.containers.running} (${f.containers.reason})` : "-",
   ]);
-  lines.push(table(["Function", "Kind", "URL / schedule", "Next run", "Last run", "Volumes", "Secrets"], rows));
+  lines.push(table(["Function", "Kind", "URL / schedule", "Next run", "Last run", "Volumes", "Secrets", "Containers"], rows));
   stdout.write(lines.join("\n") + "\n");
 }

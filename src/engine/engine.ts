@@ -11,6 +11,7 @@ import { storedSecretValues } from "../registry/secrets.js";
 import type { FromWorker } from "./protocol.js";
 import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
+import { Scaler, type ScaleGroup } from "./scaler.js";
 import { Worker, WorkerError, type MemoryExceeded, type Stream } from "./worker.js";
 import { collectSoon } from "./collect.js";
 import type { SpawnedCalls } from "./spawned.js";
@@ -30,7 +31,10 @@ export type EngineEvent =
   | { type: "memory-exceeded"; fn: string; worker: string; memory: MemoryExceeded }
   | { type: "worker-restarted"; fn: string; worker: string }
   | { type: "worker-restart-failed"; fn: string; error: string }
-  | { type: "call-cut-off"; fn: string; call: string; retrying: boolean };
+  | { type: "call-cut-off"; fn: string; call: string; retrying: boolean }
+  | { type: "scaled-down"; fn: string; worker: string; idleSec: number; left: number }
+  | { type: "scaled-up"; fn: string; worker: string; ms: number }
+  | { type: "scale-up-failed"; fn: string; error: string };
 
 export interface EngineOptions {
   /** The app file, as the user named it (for messages and discovery errors). */
@@ -48,6 +52,11 @@ export interface EngineOptions {
   only?: string[];
   /** Workers forked before the engine (a supervisor forks its first one before loading nodal). */
   adoptSpares?: Worker[];
+  /**
+   * Stop workers idle for their function's `scaledownWindow`, down to `minContainers` (deployed
+   * apps and `nodal start`); `nodal serve` keeps its workers warm.
+   */
+  scaleToZero?: boolean;
   /** Boot spare workers ahead of time (serve and deploy do; `nodal run` does not). */
   spares: number;
   /**
@@ -127,6 +136,13 @@ export class Engine {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #web = new Map<string, WebState>();
+  #scaler: Scaler | undefined;
+  /** Web workers being started by the scaler, per function. */
+  #scalingUp = new Map<string, number>();
+  /** Web functions the scaler took to zero workers (cleared when one starts). */
+  #atZero = new Set<string>();
+  /** After a start for waiting requests failed: no new attempt before `at` (capped backoff). */
+  #wakeRetry = new Map<string, { backoff: Backoff; at: number }>();
   #memoryStops = new Map<string, number>();
   /** Ports of web functions a reload removed: one that comes back gets its port again. */
   #retiredPorts = new Map<string, number>();
@@ -145,6 +161,7 @@ export class Engine {
     for (const w of opts.adoptSpares ?? []) this.#adopt(w);
     this.#spares = new SparePool(opts.spares, () => this.#adopt(this.#make()), opts.adoptSpares);
     this.#spares.fill();
+    if (opts.scaleToZero) this.#scaler = new Scaler();
   }
 
   get current(): Version | undefined {
@@ -186,7 +203,7 @@ export class Engine {
   get ready(): boolean {
     const version = this.#current;
     if (!version || this.#stopping) return false;
-    return [...version.web].every(([fn, workers]) => this.#webState(fn).health.state === "ready" && workers.some((w) => w.alive));
+    return [...version.web].every(([fn, workers]) => this.#webState(fn).health.state === "ready" && (workers.some((w) => w.alive) || this.#atZero.has(fn)));
   }
 
   /** Every live worker of the current version, with the function it serves (spares excluded). */
@@ -357,8 +374,16 @@ export class Engine {
       if (this.#stopping) throw new WorkerError("stopping");
       // The swap: new workers are listening and ready; route to them, then retire the old.
       const version: Version = { n: ++this.#versions, build, manifest, web };
+      this.#scaler?.close();
+      this.#atZero.clear();
       for (const [fn, workers] of web) {
-        this.#doors.get(fn)!.setActive(workers);
+        const door = this.#doors.get(fn)!;
+        door.setActive(workers);
+        if (this.#scaler) {
+          const spec = webSpecs.find((f) => f.name === fn)!;
+          this.#scaler.watch(`web:${fn}`, this.#webGroup(version, spec));
+          door.onWaiting(() => this.#wakeWeb(version, spec));
+        }
         for (const w of workers) this.#watchWebWorker(version, fn, w);
         // Restarts under way were for the previous version's workers.
         const state = this.#webState(fn);
@@ -454,6 +479,7 @@ export class Engine {
     for (const spec of manifest.functions.filter((f) => f.kind === "function" && !this.opts.calls?.handles(f.name))) {
       const pool = new FunctionPool(spec, (s) => this.#functionWorker(s));
       this.#pools.set(spec.name, pool);
+      this.#scaler?.watch(`fn:${spec.name}`, pool);
       void pool.warm();
     }
     for (const pool of old) {
@@ -508,6 +534,115 @@ export class Engine {
         }),
       );
     });
+  }
+
+  /** A web function's workers, as the scaler sees them. */
+  #webGroup(version: Version, spec: FunctionSpec): ScaleGroup<Worker> {
+    const fn = spec.name;
+    const scalingUp = this.#scalingUp;
+    return {
+      // The front door spreads connections over a web function's workers and does not hold
+      // them to `concurrency`: requests in flight do not ask for more workers, only the buffer
+      // does (any load counts as one worker's worth).
+      policy: { ...spec, concurrency: Infinity },
+      get starting() {
+        return scalingUp.get(fn) ?? 0;
+      },
+      survey: async () => {
+        if (this.#current !== version || this.#stopping) return [];
+        const live = (version.web.get(fn) ?? []).filter((w) => w.alive);
+        // A worker that dies while asked is left out (its restart is the crash path's business).
+        const seen = await Promise.all(live.map((w) => w.activity().then((activity) => ({ worker: w, activity }), () => undefined)));
+        return seen.filter((s) => s !== undefined);
+      },
+      scaleDown: (worker) => this.#scaleDownWeb(version, spec, worker),
+      scaleUp: () => void this.#scaleUpWeb(version, spec),
+    };
+  }
+
+  /**
+   * Stops a web worker idle for its window: the front door stops handing it connections at
+   * once, and it exits once its connections are done. Idle keep-alive connections are left to
+   * their timeout, not cut, so a client never races a request against our close.
+   */
+  #scaleDownWeb(version: Version, spec: FunctionSpec, worker: Worker): void {
+    const fn = spec.name;
+    const workers = version.web.get(fn) ?? [];
+    if (this.#current !== version || this.#stopping || !workers.includes(worker)) return;
+    const left = workers.filter((w) => w !== worker);
+    version.web.set(fn, left);
+    this.#doors.get(fn)?.remove(worker);
+    if (left.length === 0) this.#atZero.add(fn);
+    const graceMs = spec.timeoutSec * 1000;
+    this.#draining.set(worker, graceMs);
+    this.#track(worker.drain(graceMs).then(() => void this.#draining.delete(worker)));
+    this.opts.onEvent?.({ type: "scaled-down", fn, worker: worker.id, idleSec: spec.scaledownWindowSec ?? 60, left: left.length });
+  }
+
+  /** A connection waits at a web function with no worker: start one, unless one is on its way. */
+  #wakeWeb(version: Version, spec: FunctionSpec): void {
+    const fn = spec.name;
+    if ((this.#scalingUp.get(fn) ?? 0) > 0 || this.#webState(fn).down.size > 0) return;
+    if ((version.web.get(fn) ?? []).some((w) => w.alive)) return;
+    // A start that keeps failing (the app cannot load now) is not retried on every request.
+    if (monotonicMs() < (this.#wakeRetry.get(fn)?.at ?? 0)) return;
+    void this.#scaleUpWeb(version, spec);
+  }
+
+  /** Starts one more worker for a web function (from zero, or a buffer under load). */
+  async #scaleUpWeb(version: Version, spec: FunctionSpec): Promise<void> {
+    const fn = spec.name;
+    const gone = () => this.#current !== version || this.#stopping;
+    if (gone()) return;
+    const started = monotonicMs();
+    this.#scalingUp.set(fn, (this.#scalingUp.get(fn) ?? 0) + 1);
+    const worker = this.#workerFor(spec);
+    try {
+      await this.#load(worker, version.build, spec.env);
+      await worker.start(fn);
+    } catch (error) {
+      this.#track(worker.stop(500));
+      if (gone()) return;
+      const retry = this.#wakeRetry.get(fn) ?? { backoff: new Backoff(), at: 0 };
+      const delay = retry.backoff.next();
+      this.#wakeRetry.set(fn, { ...retry, at: monotonicMs() + delay });
+      this.opts.onEvent?.({ type: "scale-up-failed", fn, error: `${(error as Error).message} (next attempt on a request after ${delay} ms)` });
+      return;
+    } finally {
+      this.#scalingUp.set(fn, (this.#scalingUp.get(fn) ?? 1) - 1);
+    }
+    if (gone()) return this.#track(worker.stop(500));
+    version.web.set(fn, [...(version.web.get(fn) ?? []), worker]);
+    this.#atZero.delete(fn);
+    this.#wakeRetry.delete(fn);
+    this.#doors.get(fn)?.setActive(version.web.get(fn)!);
+    this.#watchWebWorker(version, fn, worker);
+    this.opts.onEvent?.({ type: "scaled-up", fn, worker: worker.id, ms: Math.round(monotonicMs() - started) });
+  }
+
+  /**
+   * How many workers each function of the live version runs, and why that many (`app show`).
+   */
+  get containers(): Record<string, { running: number; reason: string }> {
+    const version = this.#current;
+    if (!version) return {};
+    const out: Record<string, { running: number; reason: string }> = {};
+    for (const spec of version.manifest.functions) {
+      const web = version.web.get(spec.name);
+      const pool = this.#pools.get(spec.name);
+      if (!web && !pool) continue;
+      const running = (web ?? pool!.workers).filter((w) => w.alive).length;
+      const window = spec.scaledownWindowSec ?? 60;
+      const min = spec.minContainers;
+      let reason: string;
+      if (!this.#scaler) reason = running > 0 ? "kept warm while served" : "starts on the first call";
+      else if (running === 0) reason = (this.#atZero.has(spec.name) || pool?.scaledToZero) ? `scaled to zero after ${window} s idle` : web ? "starts on the next request" : "starts on the first call";
+      else if (running <= min) reason = "minContainers";
+      else if (min > 0) reason = `idle ones stop after ${window} s, down to ${min} (minContainers)`;
+      else reason = running === 1 ? `stops after ${window} s idle` : `idle ones stop after ${window} s`;
+      out[spec.name] = { running, reason };
+    }
+    return out;
   }
 
   #countMemoryStop(fn: string): void {
@@ -665,6 +800,7 @@ export class Engine {
       return this.#stopped;
     }
     this.#stopping = true;
+    this.#scaler?.close();
     clearTimeout(this.#refill);
     for (const wake of [...this.#sleeps]) wake();
     const grace = (ms: number) => Math.min(ms, capMs ?? Infinity);

@@ -41,6 +41,7 @@ export class FrontDoor {
   #active: DoorWorker[] = [];
   #next = 0;
   #queue = new Map<Socket, NodeJS.Timeout>();
+  #onWaiting: (() => void) | undefined;
 
   private constructor(fn: string, host: string, server: Server, opts: DoorOptions) {
     this.fn = fn;
@@ -98,6 +99,14 @@ export class FrontDoor {
     }
   }
 
+  /**
+   * Called whenever a connection starts waiting because no worker is active: a function scaled
+   * to zero starts one then, and the connection waits for it instead of being refused.
+   */
+  onWaiting(listener: (() => void) | undefined): void {
+    this.#onWaiting = listener;
+  }
+
   /** Stops routing to a worker that died; its connections queue until a replacement arrives. */
   remove(worker: DoorWorker): void {
     this.#active = this.#active.filter((w) => w !== worker);
@@ -119,6 +128,7 @@ export class FrontDoor {
       clearTimeout(timer);
       this.#queue.delete(socket);
     });
+    if (this.#active.length === 0) this.#onWaiting?.();
   }
 
   /**

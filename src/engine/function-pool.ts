@@ -4,6 +4,7 @@ import type { FunctionSpec } from "../loader/manifest.js";
 import { isCloneError, type FromWorker } from "./protocol.js";
 import { Backoff } from "./backoff.js";
 import { Worker, WorkerError } from "./worker.js";
+import type { Activity, ScaleGroup } from "./scaler.js";
 
 /** How a pool gets a fresh worker loaded with its build and started for its function. */
 export type WorkerFactory = (spec: FunctionSpec) => Promise<Worker>;
@@ -30,6 +31,8 @@ export class CallCutOffError extends WorkerError {
 interface Slot {
   worker: Worker;
   inFlight: number;
+  /** When its last call ended (or it started), on the pool's clock. */
+  idleSince: number;
 }
 
 /**
@@ -37,9 +40,10 @@ interface Slot {
  * calls at once. A call past `timeout` kills its worker (the pool replaces it on demand);
  * failures are retried per `retries`, each attempt with a fresh timeout.
  */
-export class FunctionPool {
+export class FunctionPool implements ScaleGroup<Slot> {
   readonly spec: FunctionSpec;
   #make: WorkerFactory;
+  #now: () => number;
   #slots: Slot[] = [];
   #starting = 0;
   #waiting: ((slot: Slot) => void)[] = [];
@@ -50,14 +54,61 @@ export class FunctionPool {
   /** Replacing warm workers that would not start or died. */
   #backoff = new Backoff();
   #rewarm: NodeJS.Timeout | undefined;
+  #scaledDown = false;
 
-  constructor(spec: FunctionSpec, make: WorkerFactory) {
+  /** `now`: the clock idle time is measured on (tests pass their own). */
+  constructor(spec: FunctionSpec, make: WorkerFactory, now: () => number = Date.now) {
     this.spec = spec;
     this.#make = make;
+    this.#now = now;
   }
 
   get workers(): Worker[] {
     return this.#slots.map((s) => s.worker);
+  }
+
+  get policy(): FunctionSpec {
+    return this.spec;
+  }
+
+  /** True when the scaler stopped its last worker (and none started since). */
+  get scaledToZero(): boolean {
+    return this.#scaledDown && this.#slots.length === 0;
+  }
+
+  /** Workers being started now. */
+  get starting(): number {
+    return this.#starting;
+  }
+
+  /** Each live worker with its calls in flight and how long it has had none. */
+  async survey(): Promise<{ worker: Slot; activity: Activity }[]> {
+    const now = this.#now();
+    return this.#slots
+      .filter((s) => s.worker.alive)
+      .map((s) => ({ worker: s, activity: { inFlight: s.inFlight, idleMs: s.inFlight > 0 ? 0 : now - s.idleSince } }));
+  }
+
+  /** Stops an idle worker (the scaler's choice); one that took a call meanwhile is kept. */
+  scaleDown(slot: Slot): void {
+    if (slot.inFlight > 0 || this.#closed || !this.#slots.includes(slot)) return;
+    this.#retire(slot);
+    this.#scaledDown = true;
+    void slot.worker.stop(1000);
+  }
+
+  /** Starts one more worker ahead of need (a buffer under load); a waiting call takes it first. */
+  scaleUp(): void {
+    if (this.#closed || this.#slots.length + this.#starting >= this.spec.maxContainers) return;
+    this.#starting++;
+    void this.#make(this.spec).then(
+      (worker) => {
+        this.#starting--;
+        if (this.#closed) return void worker.stop(1000);
+        this.#offer(this.#add(worker, 0));
+      },
+      () => void this.#starting--,
+    );
   }
 
   /** Routes a worker's `result` message to its waiting call. */
@@ -152,7 +203,7 @@ export class FunctionPool {
     while (!this.#closed && this.#slots.length + this.#starting < this.spec.minContainers) {
       this.#starting++;
       try {
-        this.#add(await this.#make(this.spec), 0);
+        this.#offer(this.#add(await this.#make(this.spec), 0));
       } catch {
         // Reported to the caller when a call needs a worker; tried again meanwhile.
         return this.#warmLater();
@@ -170,7 +221,7 @@ export class FunctionPool {
   }
 
   #add(worker: Worker, inFlight: number): Slot {
-    const slot = { worker, inFlight };
+    const slot: Slot = { worker, inFlight, idleSince: this.#now() };
     const started = Date.now();
     this.#slots.push(slot);
     worker.onMessage((msg) => {
@@ -204,12 +255,21 @@ export class FunctionPool {
 
   #release(slot: Slot): void {
     slot.inFlight--;
+    if (slot.inFlight === 0) slot.idleSince = this.#now();
     if (!slot.worker.alive) return this.#wakeWithNewWorker();
     const waiter = this.#waiting.shift();
     if (waiter) {
       slot.inFlight++;
       waiter(slot);
     }
+  }
+
+  /** A worker that just started idle: a call waiting for one takes it. */
+  #offer(slot: Slot): void {
+    const waiter = this.#waiting.shift();
+    if (!waiter) return;
+    slot.inFlight++;
+    waiter(slot);
   }
 
   #retire(slot: Slot): void {

@@ -199,6 +199,7 @@ export class AppHost {
     const v = this.engine.current;
     const schedules = this.scheduler?.status() ?? {};
     const urls = this.engine.urls;
+    const containers = this.engine.containers;
     return {
       id: this.record?.id ?? "",
       version: this.record?.version ?? 0,
@@ -207,6 +208,7 @@ export class AppHost {
       urls,
       functions: (v?.manifest.functions ?? []).map((f) => {
         const sched = schedules[f.name];
+        const running = containers[f.name];
         const last = sched?.lastRun;
         return {
           name: f.name,
@@ -217,6 +219,7 @@ export class AppHost {
           ...(last ? { lastRun: { startedAt: last.startedAt, outcome: last.outcome, durationMs: last.durationMs, id: last.id } } : {}),
           volumes: f.volumes,
           secrets: f.secretNames,
+          ...(running ? { containers: running } : {}),
         };
       }),
       restarts: this.engine.restartCounts,
@@ -360,6 +363,12 @@ export function describeEvent(event: EngineEvent): string {
       return `restart of "${event.fn}" failed: ${event.error}`;
     case "call-cut-off":
       return `call ${event.call} of "${event.fn}" was cut off by a redeploy or stop${event.retrying ? "; retrying it on the live version" : ""}`;
+    case "scaled-down":
+      return `worker ${event.worker} of "${event.fn}" stopped after ${event.idleSec} s idle (${event.left} left)`;
+    case "scaled-up":
+      return `worker ${event.worker} of "${event.fn}" started for waiting requests in ${event.ms} ms`;
+    case "scale-up-failed":
+      return `a worker of "${event.fn}" could not start for waiting requests: ${event.error}`;
   }
 }
 

@@ -12,7 +12,8 @@ export type ToWorker =
   | { t: "call"; id: number; fn: string; args: unknown[] }
   | { t: "entrypoint"; id: number; argv: string[] }
   | { t: "remote-result"; id: number; ok: boolean; value?: unknown; error?: WireError }
-  | { t: "drain"; graceMs: number; closeIdle: boolean };
+  | { t: "drain"; graceMs: number; closeIdle: boolean }
+  | { t: "activity" };
 
 /** Messages from a worker to the engine. */
 export type FromWorker =
@@ -23,7 +24,8 @@ export type FromWorker =
   | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
   | { t: "remote"; id: number; fn: string; args: unknown[] }
   /** `.spawn()` in app code: the engine answers (`remote-result`) the stored call's id, or undefined. */
-  | { t: "spawn"; id: number; fn: string; args: unknown[] };
+  | { t: "spawn"; id: number; fn: string; args: unknown[] }
+  | { t: "activity"; inFlight: number; idleMs: number };
 
 /** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
 export function isCloneError(error: unknown): boolean {

@@ -29,6 +29,8 @@ export interface FunctionStatus {
   lastRun?: { startedAt: string; outcome: RunOutcome; durationMs: number; id: string };
   volumes: Record<string, string>;
   secrets: string[];
+  /** Workers running now, and why that many (`scaled to zero after 60 s idle`, `minContainers`…). */
+  containers?: { running: number; reason: string };
 }
 
 /** How a web function is doing. */

@@ -37,6 +37,12 @@ interface SocketState {
 }
 const busy = (state: SocketState): boolean => state.res !== undefined && !state.res.writableFinished;
 const sockets = new Map<Socket, SocketState>();
+/**
+ * When this worker last had work: a connection handed over, a request begun, or one seen in
+ * flight by the once-a-second check (a request's end is not timed, to keep requests cheap; the
+ * check bounds the error to a second).
+ */
+let lastActive = performance.now();
 
 /** How long the processes this worker started get between SIGTERM and SIGKILL when it exits. */
 const CHILDREN_GRACE_MS = 1000;
@@ -127,7 +133,7 @@ async function start(name: string): Promise<void> {
     const state = sockets.get(req.socket);
     if (state) {
       state.res = res;
-      state.since = performance.now();
+      state.since = lastActive = performance.now();
     }
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
@@ -142,15 +148,18 @@ async function start(name: string): Promise<void> {
   setInterval(() => {
     const now = performance.now();
     for (const state of sockets.values()) {
+      if (busy(state) || !state.res) lastActive = now;
       if (state.res && !state.res.writableEnded && !state.res.destroyed && now - state.since! >= timeoutMs) timeOut(state.res);
     }
   }, Math.min(1000, timeoutMs / 4)).unref();
+  lastActive = performance.now();
   send({ t: "ready" });
 }
 
 function accept(socket: Socket): void {
   if (!server) return void socket.destroy();
   sockets.set(socket, {});
+  lastActive = performance.now();
   socket.on("close", () => {
     sockets.delete(socket);
     if (draining && sockets.size === 0) void exit(0);
@@ -238,6 +247,15 @@ process.on("message", (msg: ToWorker, handle?: Socket) => {
     }
     case "drain":
       return drain(msg.graceMs, msg.closeIdle);
+    case "activity": {
+      let inFlight = 0;
+      // A connection that has not sent its first request yet (or was taken over by an upgrade)
+      // counts as work: the worker is not idle while a client holds it open without a request.
+      for (const state of sockets.values()) if (busy(state) || !state.res) inFlight++;
+      const now = performance.now();
+      if (inFlight > 0) lastActive = now;
+      return send({ t: "activity", inFlight, idleMs: Math.round(now - lastActive) });
+    }
   }
 });
 

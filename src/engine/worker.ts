@@ -178,6 +178,14 @@ export class Worker {
     await ready;
   }
 
+  /** A web worker's requests in flight and how long it has had none (the scaler asks). */
+  async activity(): Promise<{ inFlight: number; idleMs: number }> {
+    const reply = this.#expect<{ inFlight: number; idleMs: number }>("activity");
+    if (!this.send({ t: "activity" })) throw new WorkerError(`worker ${this.id} is not running`);
+    const { inFlight, idleMs } = await reply;
+    return { inFlight, idleMs };
+  }
+
   /** Runs the loaded app's local entrypoint with `argv`; rejects with its error, or if the worker dies. */
   async entrypoint(argv: string[]): Promise<unknown> {
     const id = 0;

@@ -39,7 +39,7 @@ export interface ExportOptions {
 export const REDIS_PORT = 6379;
 /** The Redis an export without a URL runs: one pod, nothing kept on disk, no password. */
 export const REDIS_IMAGE = "redis:7-alpine";
-/** KEDA's default; used until the SDK has a `scaledownWindow`. */
+/** KEDA's default, and `scaledownWindow`'s: the cooldown of a function that does not set one. */
 export const COOLDOWN_S = 60;
 
 export type Doc = { apiVersion: string; kind: string; metadata: Record<string, unknown> } & Record<string, unknown>;
@@ -274,7 +274,7 @@ export function toManifests(app: AppManifest, opts: ExportOptions): Manifests {
         scaleTargetRef: { name },
         minReplicaCount: fn.minContainers,
         maxReplicaCount: fn.maxContainers,
-        cooldownPeriod: COOLDOWN_S,
+        cooldownPeriod: fn.scaledownWindowSec ?? COOLDOWN_S,
         triggers: [
           {
             type: "redis",

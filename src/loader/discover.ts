@@ -80,6 +80,8 @@ function specOf(app: App, fn: FunctionBase): FunctionSpec {
     concurrency?: number;
     minContainers?: number;
     maxContainers?: number;
+    scaledownWindow?: number;
+    bufferContainers?: number;
     memory?: number;
     volumes?: Record<string, Volume>;
     secrets?: Secret[];
@@ -124,6 +126,8 @@ function specOf(app: App, fn: FunctionBase): FunctionSpec {
     concurrency: o.concurrency ?? 1,
     minContainers: o.minContainers ?? 0,
     maxContainers: o.maxContainers ?? 10,
+    scaledownWindowSec: o.scaledownWindow ?? 60,
+    bufferContainers: o.bufferContainers ?? 0,
     ...(o.memory !== undefined ? { memoryMiB: o.memory } : {}),
     volumes: Object.fromEntries(Object.entries(o.volumes ?? {}).map(([m, v]) => [m, v.name])),
     secretNames: (o.secrets ?? []).map((s) => s.name ?? "(inline)"),

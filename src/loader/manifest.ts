@@ -23,6 +23,10 @@ export interface FunctionSpec {
   concurrency: number;
   minContainers: number;
   maxContainers: number;
+  /** Seconds a worker may be idle before it stops (deployed apps), down to `minContainers`. */
+  scaledownWindowSec: number;
+  /** Spare workers kept warm beyond the busy ones while there is work. */
+  bufferContainers: number;
   /** Memory limit per worker in MiB, when set. */
   memoryMiB?: number;
   /** Mount path → volume name. */

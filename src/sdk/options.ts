@@ -22,6 +22,13 @@ export interface CommonOptions {
   minContainers?: number;
   /** Upper bound of the worker pool; 1 to 100, default 10. */
   maxContainers?: number;
+  /**
+   * Seconds a worker may sit idle before it stops (in deployed apps, down to `minContainers`);
+   * 1 to 86400, default 60. `nodal serve` keeps one worker per function warm whatever this says.
+   */
+  scaledownWindow?: number;
+  /** Spare workers kept warm beyond the busy ones while the function has work; 0 to 100, default 0. */
+  bufferContainers?: number;
   /** Extra environment variables for this function's workers. */
   env?: Record<string, string>;
   /**
@@ -52,7 +59,7 @@ export interface WebEndpointOptions extends WebAppOptions {
   method?: EndpointMethod;
 }
 
-const COMMON = ["name", "timeout", "retries", "volumes", "secrets", "concurrency", "minContainers", "maxContainers", "env", "memory"];
+const COMMON = ["name", "timeout", "retries", "volumes", "secrets", "concurrency", "minContainers", "maxContainers", "scaledownWindow", "bufferContainers", "env", "memory"];
 export const ALLOWED_KEYS = {
   function: [...COMMON, "schedule"],
   web: [...COMMON, "port"],
@@ -62,6 +69,9 @@ export const ALLOWED_KEYS = {
 /** Below 64 MiB a worker's own Node runtime would leave the function next to nothing. */
 const MEMORY_MIN_MIB = 64;
 const MEMORY_MAX_MIB = 65536;
+
+const SCALEDOWN_MIN_SEC = 1;
+const SCALEDOWN_MAX_SEC = 86400;
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -105,6 +115,12 @@ export function checkOptions(kind: keyof typeof ALLOWED_KEYS, opts: Record<strin
   }
   if (intIn(o.minContainers, 0, 100) && intIn(o.maxContainers, 1, 100) && o.minContainers! > o.maxContainers!) {
     problems.push(`minContainers (${o.minContainers}) must not exceed maxContainers (${o.maxContainers})`);
+  }
+  if (o.scaledownWindow !== undefined && !(typeof o.scaledownWindow === "number" && o.scaledownWindow >= SCALEDOWN_MIN_SEC && o.scaledownWindow <= SCALEDOWN_MAX_SEC)) {
+    problems.push(`scaledownWindow must be from ${SCALEDOWN_MIN_SEC} to ${SCALEDOWN_MAX_SEC} seconds, got ${JSON.stringify(o.scaledownWindow)}`);
+  }
+  if (o.bufferContainers !== undefined && !intIn(o.bufferContainers, 0, 100)) {
+    problems.push(`bufferContainers must be an integer from 0 to 100, got ${JSON.stringify(o.bufferContainers)}`);
   }
   if (o.memory !== undefined && !intIn(o.memory, MEMORY_MIN_MIB, MEMORY_MAX_MIB)) {
     problems.push(`memory must be an integer from ${MEMORY_MIN_MIB} to ${MEMORY_MAX_MIB} (MiB), got ${JSON.stringify(o.memory)}`);

@@ -61,6 +61,8 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       serveWeb: opts.call === undefined,
       ...(opts.only ? { only: opts.only } : {}),
       spares: 0,
+      // Idle workers stop after their function's scaledownWindow (serve keeps its own warm).
+      scaleToZero: true,
       adoptSpares: [first],
       ...(cluster ? { calls: cluster.transport } : {}),
     },

@@ -56,6 +56,8 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
       // No idle spare once running: it would cost a deployed app ~55 MB for a faster redeploy.
       // The worker main.ts forked ahead is the only one, and it serves the first version.
       spares: 0,
+      // Idle workers stop after their function's scaledownWindow (serve keeps its own warm).
+      scaleToZero: true,
       adoptSpares: early,
     },
     // A redeploy or rollback swaps to a stored version without dropping a request.

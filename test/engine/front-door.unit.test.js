@@ -72,6 +72,25 @@ test("while no worker is active connections wait, and go to the first worker tha
   assert.equal(a.sockets.length, 2);
 });
 
+test("a connection waiting while no worker is active asks for one (scale from zero) and gets it", async (t) => {
+  const door = await openDoor(t, { waitMs: 60_000 });
+  let asked = 0;
+  const a = fakeWorker("a");
+  door.onWaiting(() => {
+    asked++;
+    // The worker arrives later than the ask, as a started one does.
+    setImmediate(() => door.setActive([a]));
+  });
+  client(t, door.port);
+  await waitUntil(() => a.sockets.length === 1, { what: "the connection handed to the started worker" });
+  assert.equal(asked, 1);
+  assert.equal(door.queued, 0);
+  // With a worker active, a connection goes straight to it and asks for nothing.
+  client(t, door.port);
+  await waitUntil(() => a.sockets.length === 2, { what: "the next connection handed over" });
+  assert.equal(asked, 1);
+});
+
 test("a connection that no worker takes within the bounded wait gets a 503 with a JSON body", async (t) => {
   const door = await openDoor(t, { waitMs: 50 });
   const res = await request(door.url, { method: "POST", body: { some: "payload" }, timeoutMs: 5000 });
