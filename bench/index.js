@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { ROOT, markdownTable } from "./lib.js";
 
 /** Known parts, in the order they run by default. */
-const PARTS = ["reload", "reload-scale", "start", "http", "logs", "cron", "remote", "memory", "pod", "cluster"];
+const PARTS = ["reload", "reload-scale", "start", "http", "logs", "cron", "remote", "memory", "pod", "cluster", "fifty"];
 
 const USAGE = `usage: node bench/index.js [PART...] [--write] [--runs N] [--edits N] [--quiet]
   parts: ${PARTS.join(", ")} (default: all)
