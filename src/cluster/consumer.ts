@@ -16,8 +16,11 @@ import { queuePrefix } from "./keys.js";
 export const LOCK_MS = 5000;
 export const STALLED_CHECK_MS = 2000;
 
-/** Runs one attempt of a call of `fn` in this pod (its local pool: timeout enforced there). */
-export type RunLocal = (spec: FunctionSpec, args: unknown[]) => Promise<unknown>;
+/**
+ * Runs one attempt of a call of `fn` in this pod (its local pool: timeout enforced there);
+ * `callId` is the caller's id of the call, so both pods record it under the same id.
+ */
+export type RunLocal = (spec: FunctionSpec, args: unknown[], callId: string) => Promise<unknown>;
 
 /**
  * The serving side of cluster mode: one BullMQ worker per function this pod runs, taking
@@ -68,7 +71,7 @@ export class ClusterConsumer {
 async function attempt(spec: FunctionSpec, job: Job, run: RunLocal): Promise<string> {
   const args = decodeValue((job.data as { args: string }).args) as unknown[];
   try {
-    return encodeValue(await run(spec, args), `function "${spec.name}": its result`);
+    return encodeValue(await run(spec, args, job.id!), `function "${spec.name}": its result`);
   } catch (error) {
     // attemptsMade counts the attempts that failed before this one.
     const reason = encodeError(error, job.attemptsMade + 1);

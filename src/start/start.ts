@@ -143,7 +143,7 @@ async function joinCluster(url: string, only: string[] | undefined) {
       // One attempt per job: BullMQ makes the retries, after the function's backoff, so the
       // next attempt may run on another replica. Starting the local pool's attempts at the
       // last one lets it make exactly one (with the function's timeout).
-      const consumer = new ClusterConsumer(url, manifest.appName, specs, (spec, args) => host.engine.call(spec.name, args, { firstAttempt: spec.retries.maxRetries }));
+      const consumer = new ClusterConsumer(url, manifest.appName, specs, (spec, args, callId) => host.engine.call(spec.name, args, { firstAttempt: spec.retries.maxRetries, callId }));
       for (const spec of specs) host.system(`consuming the queue of ${spec.name} at ${redact(url)}`, spec.name);
       return consumer;
     },
