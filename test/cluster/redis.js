@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../helpers.js";
 
-export { freePorts } from "../helpers.js";
+export { freePorts };
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? "redis-server";
 
