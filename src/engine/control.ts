@@ -5,6 +5,7 @@ import { controlSocketPath as socketPath } from "../registry/sockets.js";
 import { LineSplitter } from "./lines.js";
 import type { AppStatus, PublicManifest } from "./status.js";
 import type { CallRecord } from "./call-log.js";
+import type { AppStats } from "../metrics/app-metrics.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
@@ -34,6 +35,11 @@ export interface ControlOps {
   run: { request: { fn: string; args: string }; response: { value: string; runId?: string } };
   /** The app's recent calls, oldest first (`nodal app calls`); only those of `fn` when given. */
   calls: { request: { fn?: string }; response: { calls: CallRecord[] } };
+  /**
+   * Per function calls, errors, latency, in-flight, workers' memory and CPU; per schedule its
+   * recent runs (`app show --json` stats, the dashboard). `prometheus`: also the text format.
+   */
+  metrics: { request: { prometheus?: boolean }; response: { stats: AppStats; prometheus?: string } };
   /**
    * Graceful stop: work in flight finishes within its function's timeout, or `graceMs` when
    * shorter. Answers how long that may take at most.

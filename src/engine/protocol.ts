@@ -21,7 +21,12 @@ export type FromWorker =
   | { t: "ready" }
   | { t: "failed"; error: WireError }
   | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
-  | { t: "remote"; id: number; fn: string; args: unknown[] };
+  | { t: "remote"; id: number; fn: string; args: unknown[] }
+  /** A web worker's requests since its last batch (sent at most every `STATS_BATCH_MS`). */
+  | { t: "stats"; requests: number; errors: number; durations: number[] };
+
+/** How often a web worker reports its request figures, when it had requests. */
+export const STATS_BATCH_MS = 250;
 
 /** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
 export function isCloneError(error: unknown): boolean {

@@ -15,7 +15,7 @@ import { setRuntime, setServing } from "../sdk/runtime.js";
 // reload is waiting for it.
 import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
-import { isCloneError } from "./protocol.js";
+import { isCloneError, STATS_BATCH_MS } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
@@ -50,6 +50,7 @@ let exiting = false;
 async function exit(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
+  flushStats();
   const tree = processTree(process.pid);
   if (tree.length) {
     signalMembers(tree, "SIGTERM");
@@ -126,6 +127,8 @@ async function start(name: string): Promise<void> {
       state.res = res;
       state.since = performance.now();
     }
+    (res as Counted)[STARTED] = performance.now();
+    res.once("finish", counted);
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
   });
@@ -143,6 +146,30 @@ async function start(name: string): Promise<void> {
     }
   }, Math.min(1000, timeoutMs / 4)).unref();
   send({ t: "ready" });
+}
+
+/**
+ * Request figures, counted here and sent to the engine in batches (one message per
+ * `STATS_BATCH_MS` at most, none while idle), not a message per request.
+ */
+const STARTED = Symbol("started");
+type Counted = ServerResponse & { [STARTED]?: number };
+const batch = { requests: 0, errors: 0, durations: [] as number[] };
+let batchTimer: NodeJS.Timeout | undefined;
+/** A "finish" listener shared by every response (`this` is the response): no closure per request. */
+function counted(this: Counted): void {
+  batch.requests++;
+  if (this.statusCode >= 500) batch.errors++;
+  batch.durations.push(performance.now() - this[STARTED]!);
+  batchTimer ??= setTimeout(flushStats, STATS_BATCH_MS);
+}
+function flushStats(): void {
+  batchTimer = undefined;
+  if (batch.requests === 0 || !process.connected) return;
+  send({ t: "stats", requests: batch.requests, errors: batch.errors, durations: batch.durations });
+  batch.requests = 0;
+  batch.errors = 0;
+  batch.durations = [];
 }
 
 function accept(socket: Socket): void {
