@@ -94,6 +94,23 @@ for (const [entry, outfile] of [
   });
 }
 
+// The dashboard's front end (plain JavaScript with uPlot for its charts): one script, one
+// stylesheet and its page, served by `nodal dashboard` from dist/dashboard/.
+await build({
+  absWorkingDir: root,
+  bundle: true,
+  minify: true,
+  platform: "browser",
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  entryPoints: { app: "src/dashboard/ui/main.js" },
+  outdir: "dist/dashboard",
+  logLevel: "warning",
+});
+await build({ absWorkingDir: root, bundle: true, minify: true, entryPoints: { app: "src/dashboard/ui/style.css" }, outdir: "dist/dashboard", logLevel: "warning" });
+const { copyFileSync } = await import("node:fs");
+copyFileSync(`${root}src/dashboard/ui/index.html`, `${root}dist/dashboard/index.html`);
+
 // Every module of src/ on its own, unbundled, for the unit tests (test/ mirrors src/): a test
 // imports the one module it is about (dist/modules/engine/front-door.js) and fakes its seams.
 // Nothing at run time loads these.
