@@ -38,7 +38,7 @@ async function post(url, body) {
 
 /** Requests a second from samples of a running total. */
 function rates(history) {
-  const xs = [], ys = [];
+  const xs = history.slice(0, 1).map((s) => s.t), ys = xs.map(() => 0);
   for (let i = 1; i < history.length; i++) {
     const dt = history[i].t - history[i - 1].t;
     xs.push(history[i].t);
@@ -92,7 +92,7 @@ function chart(el, title, label, color) {
   const box = h("div", { class: "chart" }, h("h3", {}, title));
   el.append(box);
   const width = Math.max(240, Math.floor((root.clientWidth - 60) / 3));
-  return new uPlot({ width, height: 140, legend: { show: false }, series: [{}, { label, stroke: color, width: 1.5, fill: color + "22" }], axes: [{}, { size: 50 }] }, [[], []], box);
+  return new uPlot({ width, height: 140, legend: { show: false }, scales: { x: { auto: false } }, series: [{}, { label, stroke: color, width: 1.5, fill: color + "22", spanGaps: true }], axes: [{}, { size: 50 }] }, [[], []], box);
 }
 
 function appPage(name) {
@@ -234,9 +234,16 @@ function appPage(name) {
       }),
     );
     const hist = app.history;
-    requests.setData(rates(hist));
-    latency.setData([hist.map((s) => s.t), hist.map((s) => s.p95Ms)]);
-    memory.setData([hist.map((s) => s.t), hist.map((s) => s.rssBytes / 1024 / 1024)]);
+    // The last hour, and at least a minute: a dashboard opened seconds ago still reads as a time line.
+    const end = hist.at(-1)?.t ?? Date.now() / 1000;
+    const x = { min: Math.max(end - 3600, Math.min(hist[0]?.t ?? end, end - 60)), max: end };
+    const draw = (c, data) => {
+      c.setData(data, false);
+      c.setScale("x", x);
+    };
+    draw(requests, rates(hist));
+    draw(latency, [hist.map((s) => s.t), hist.map((s) => s.p95Ms)]);
+    draw(memory, [hist.map((s) => s.t), hist.map((s) => s.rssBytes / 1024 / 1024)]);
   });
 }
 
