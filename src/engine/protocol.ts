@@ -22,8 +22,14 @@ export type FromWorker =
   | { t: "failed"; error: WireError }
   | { t: "result"; id: number; ok: boolean; value?: unknown; error?: WireError }
   | { t: "remote"; id: number; fn: string; args: unknown[] }
-  /** A web worker's requests since its last batch (sent at most every `STATS_BATCH_MS`). */
+  /**
+   * A web worker's requests since its last batch (sent at most every `STATS_BATCH_MS`):
+   * `durations` is a uniform sample of theirs, at most `STATS_SAMPLE`.
+   */
   | { t: "stats"; requests: number; errors: number; durations: number[] };
+
+/** The most request durations a batch carries. */
+export const STATS_SAMPLE = 64;
 
 /** How often a web worker reports its request figures, when it had requests. */
 export const STATS_BATCH_MS = 250;

@@ -15,7 +15,7 @@ import { setRuntime, setServing } from "../sdk/runtime.js";
 // reload is waiting for it.
 import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
-import { isCloneError, STATS_BATCH_MS } from "./protocol.js";
+import { isCloneError, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
@@ -123,12 +123,13 @@ async function start(name: string): Promise<void> {
   const timeoutMs = ((fn.options as { timeout?: number }).timeout ?? 300) * 1000;
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const state = sockets.get(req.socket);
+    const now = performance.now();
     if (state) {
       state.res = res;
-      state.since = performance.now();
+      state.since = now;
     }
-    (res as Counted)[STARTED] = performance.now();
-    res.once("finish", counted);
+    (res as Counted)[STARTED] = now;
+    res.on("finish", counted);
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
   });
@@ -150,7 +151,10 @@ async function start(name: string): Promise<void> {
 
 /**
  * Request figures, counted here and sent to the engine in batches (one message per
- * `STATS_BATCH_MS` at most, none while idle), not a message per request.
+ * `STATS_BATCH_MS` at most, none while idle), not a message per request. Durations travel as a
+ * uniform sample of at most `STATS_SAMPLE` a batch (reservoir sampling): quantiles from it are
+ * as good, and the engine's quantile estimator does not pay per request (at tens of thousands
+ * of requests a second, it cost the request path a quarter of its throughput on two cores).
  */
 const STARTED = Symbol("started");
 type Counted = ServerResponse & { [STARTED]?: number };
@@ -158,9 +162,13 @@ const batch = { requests: 0, errors: 0, durations: [] as number[] };
 let batchTimer: NodeJS.Timeout | undefined;
 /** A "finish" listener shared by every response (`this` is the response): no closure per request. */
 function counted(this: Counted): void {
-  batch.requests++;
+  const n = ++batch.requests;
   if (this.statusCode >= 500) batch.errors++;
-  batch.durations.push(performance.now() - this[STARTED]!);
+  if (n <= STATS_SAMPLE) batch.durations.push(performance.now() - this[STARTED]!);
+  else {
+    const slot = Math.floor(Math.random() * n);
+    if (slot < STATS_SAMPLE) batch.durations[slot] = performance.now() - this[STARTED]!;
+  }
   batchTimer ??= setTimeout(flushStats, STATS_BATCH_MS);
 }
 function flushStats(): void {

@@ -13,7 +13,7 @@ export interface WebBatch {
   requests: number;
   /** Answers with a 5xx status. */
   errors: number;
-  /** Each request's duration in milliseconds. */
+  /** Request durations in milliseconds: every request's, or a uniform sample of them. */
   durations: number[];
 }
 
