@@ -20,7 +20,7 @@
 // the same code from a bundle does (proper-lockfile 20 against 9 ms). The rest stay in
 // node_modules: esbuild (its binary), the packages apps also load (express, express-rate-limit,
 // zod, so both get one copy), and cron-parser (360 KB with luxon, loaded only by apps with a Cron).
-const BUNDLED = ["commander", "proper-lockfile", "chokidar"];
+const BUNDLED = ["commander", "proper-lockfile", "chokidar", "prom-client"];
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

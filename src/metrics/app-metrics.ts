@@ -5,7 +5,8 @@
  * counters and the sliding-window quantiles; `snapshot()` reads them back as plain data for
  * the control socket, `prometheus()` renders the text format.
  */
-import { Counter, Gauge, Registry, Summary } from "prom-client";
+import type { Counter, Gauge, Registry, Summary } from "prom-client";
+import { promClient } from "./prom.js";
 import { readFileSync } from "node:fs";
 
 /** What a web worker reports every so often: its requests since the last batch. */
@@ -60,18 +61,22 @@ export interface ScheduleRun {
 const WINDOW_SECONDS = 600;
 const AGE_BUCKETS = 5;
 
-export class AppMetrics {
-  readonly registry = new Registry();
-  readonly #calls: Counter<"function" | "kind" | "outcome">;
-  readonly #inFlight: Gauge<"function">;
-  readonly #latency: Summary<"function" | "kind">;
-  readonly #inFlightNow = new Map<string, number>();
+interface Series {
+  registry: Registry;
+  calls: Counter<"function" | "kind" | "outcome">;
+  inFlight: Gauge<"function">;
+  latency: Summary<"function" | "kind">;
+}
 
-  constructor() {
-    const registers = [this.registry];
-    this.#calls = new Counter({ name: "nodal_calls_total", help: "Calls of a function or requests to a web function, by outcome", labelNames: ["function", "kind", "outcome"], registers });
-    this.#inFlight = new Gauge({ name: "nodal_calls_in_flight", help: "Calls of a function running now", labelNames: ["function"], registers });
-    this.#latency = new Summary({
+function newSeries(): Series {
+  const { Registry, Counter, Gauge, Summary } = promClient();
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    calls: new Counter({ name: "nodal_calls_total", help: "Calls of a function or requests to a web function, by outcome", labelNames: ["function", "kind", "outcome"], registers }),
+    inFlight: new Gauge({ name: "nodal_calls_in_flight", help: "Calls of a function running now", labelNames: ["function"], registers }),
+    latency: new Summary({
       name: "nodal_call_duration_seconds",
       help: "Duration of calls and requests over the last ten minutes",
       labelNames: ["function", "kind"],
@@ -79,27 +84,39 @@ export class AppMetrics {
       maxAgeSeconds: WINDOW_SECONDS,
       ageBuckets: AGE_BUCKETS,
       registers,
-    });
+    }),
+  };
+}
+
+/** Its series are made on first use: an app never called (`nodal run`, an idle one) loads no prom-client. */
+export class AppMetrics {
+  #series: Series | undefined;
+  readonly #inFlightNow = new Map<string, number>();
+
+  get #s(): Series {
+    return (this.#series ??= newSeries());
   }
 
   /** A call of a function starts; the returned function records how it ended. */
   callStarted(fn: string): (outcome: "success" | "failure" | "timeout", ms: number) => void {
+    const s = this.#s;
     this.#inFlightNow.set(fn, (this.#inFlightNow.get(fn) ?? 0) + 1);
-    this.#inFlight.inc({ function: fn });
+    s.inFlight.inc({ function: fn });
     return (outcome, ms) => {
       this.#inFlightNow.set(fn, (this.#inFlightNow.get(fn) ?? 1) - 1);
-      this.#inFlight.dec({ function: fn });
-      this.#calls.inc({ function: fn, kind: "function", outcome });
-      this.#latency.observe({ function: fn, kind: "function" }, ms / 1000);
+      s.inFlight.dec({ function: fn });
+      s.calls.inc({ function: fn, kind: "function", outcome });
+      s.latency.observe({ function: fn, kind: "function" }, ms / 1000);
     };
   }
 
   /** A web worker's batch of requests. */
   webBatch(fn: string, batch: WebBatch): void {
+    const s = this.#s;
     const ok = batch.requests - batch.errors;
-    if (ok > 0) this.#calls.inc({ function: fn, kind: "web", outcome: "success" }, ok);
-    if (batch.errors > 0) this.#calls.inc({ function: fn, kind: "web", outcome: "failure" }, batch.errors);
-    for (const ms of batch.durations) this.#latency.observe({ function: fn, kind: "web" }, ms / 1000);
+    if (ok > 0) s.calls.inc({ function: fn, kind: "web", outcome: "success" }, ok);
+    if (batch.errors > 0) s.calls.inc({ function: fn, kind: "web", outcome: "failure" }, batch.errors);
+    for (const ms of batch.durations) s.latency.observe({ function: fn, kind: "web" }, ms / 1000);
   }
 
   /**
@@ -112,8 +129,8 @@ export class AppMetrics {
     restarts: Record<string, number>,
     schedules: Record<string, ScheduleRun[]>,
   ): Promise<AppStats> {
-    const calls = (await this.#calls.get()).values;
-    const latency = (await this.#latency.get()).values;
+    const calls = this.#series ? (await this.#series.calls.get()).values : [];
+    const latency = this.#series ? (await this.#series.latency.get()).values : [];
     const count = (fn: string, outcome?: string) =>
       calls.filter((v) => v.labels.function === fn && (outcome === undefined || v.labels.outcome === outcome)).reduce((n, v) => n + v.value, 0);
     const quantile = (fn: string, q: number) => {
@@ -140,8 +157,9 @@ export class AppMetrics {
 
   /** The Prometheus text format, with `labels` (the app's name) on every series. */
   async prometheus(labels: Record<string, string>): Promise<string> {
-    this.registry.setDefaultLabels(labels);
-    return this.registry.metrics();
+    const { registry } = this.#s;
+    registry.setDefaultLabels(labels);
+    return registry.metrics();
   }
 }
 
