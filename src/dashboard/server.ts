@@ -126,16 +126,16 @@ export class Dashboard {
     if (path === "/app.js") return sendFile(res, "app.js", "text/javascript; charset=utf-8");
     if (path === "/app.css") return sendFile(res, "app.css", "text/css; charset=utf-8");
     if (path === "/api/apps") return send(res, 200, await this.#apps());
-    if (path === "/api/events") return this.#stream(req, res, () => this.#apps());
+    if (path === "/api/events") return this.#stream(res, () => this.#apps());
     let m = /^\/api\/apps\/([^/]+)$/.exec(path);
     if (m) return send(res, 200, await this.#app(decodeURIComponent(m[1]!)));
     m = /^\/api\/apps\/([^/]+)\/events$/.exec(path);
     if (m) {
       const name = decodeURIComponent(m[1]!);
-      return this.#stream(req, res, () => this.#app(name));
+      return this.#stream(res, () => this.#app(name));
     }
     m = /^\/api\/apps\/([^/]+)\/logs$/.exec(path);
-    if (m) return this.#logs(req, res, appNamed(decodeURIComponent(m[1]!)), url.searchParams);
+    if (m) return this.#logs(res, appNamed(decodeURIComponent(m[1]!)), url.searchParams);
     return send(res, 404, { error: "not found" });
   }
 
@@ -186,7 +186,7 @@ export class Dashboard {
   }
 
   /** Server-sent events: `next()` now and every TICK_MS, while the page is open. */
-  #stream(req: IncomingMessage, res: ServerResponse, next: () => Promise<unknown>): void {
+  #stream(res: ServerResponse, next: () => Promise<unknown>): void {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     let busy = false;
     const push = async () => {
@@ -202,11 +202,11 @@ export class Dashboard {
     };
     const timer = setInterval(() => void push(), TICK_MS);
     void push();
-    req.on("close", () => clearInterval(timer));
+    res.on("close", () => clearInterval(timer));
   }
 
   /** Live logs with the `app logs` filters: the last 200 entries, then each new one as it is written. */
-  #logs(req: IncomingMessage, res: ServerResponse, app: App, params: URLSearchParams): void {
+  #logs(res: ServerResponse, app: App, params: URLSearchParams): void {
     const filter: LogFilter = {
       ...(params.get("function") ? { function: params.get("function")! } : {}),
       ...(params.get("search") ? { search: params.get("search")! } : {}),
@@ -234,7 +234,7 @@ export class Dashboard {
     } catch {}
     // Without change events (or before the directory exists) a read a second still follows.
     const timer = setInterval(read, 1000);
-    req.on("close", () => {
+    res.on("close", () => {
       clearInterval(timer);
       watcher?.close();
       follower.close();
