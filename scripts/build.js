@@ -20,7 +20,7 @@
 // the same code from a bundle does (proper-lockfile 20 against 9 ms). The rest stay in
 // node_modules: esbuild (its binary), the packages apps also load (express, express-rate-limit,
 // zod, so both get one copy), and cron-parser (360 KB with luxon, loaded only by apps with a Cron).
-const BUNDLED = ["commander", "proper-lockfile", "chokidar"];
+const BUNDLED = ["commander", "proper-lockfile", "chokidar", "prom-client"];
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -93,6 +93,23 @@ for (const [entry, outfile] of [
     plugins: [lazyChildProcess],
   });
 }
+
+// The dashboard's front end (plain JavaScript with uPlot for its charts): one script, one
+// stylesheet and its page, served by `nodal dashboard` from dist/dashboard/.
+await build({
+  absWorkingDir: root,
+  bundle: true,
+  minify: true,
+  platform: "browser",
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  entryPoints: { app: "src/dashboard/ui/main.js" },
+  outdir: "dist/dashboard",
+  logLevel: "warning",
+});
+await build({ absWorkingDir: root, bundle: true, minify: true, entryPoints: { app: "src/dashboard/ui/style.css" }, outdir: "dist/dashboard", logLevel: "warning" });
+const { copyFileSync } = await import("node:fs");
+copyFileSync(`${root}src/dashboard/ui/index.html`, `${root}dist/dashboard/index.html`);
 
 // Every module of src/ on its own, unbundled, for the unit tests (test/ mirrors src/): a test
 // imports the one module it is about (dist/modules/engine/front-door.js) and fakes its seams.

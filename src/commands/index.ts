@@ -27,13 +27,14 @@ import secretList from "./secret/list.js";
 import secretDelete from "./secret/delete.js";
 import init from "./init.js";
 import exportKubernetes from "./export.js";
+import dashboard from "./dashboard.js";
 
 /** Every command, in help order. Groups (`app …`) are created from the paths. */
 export const commands: CommandSpec[] = [serve, deploy, run, start,
   appList, appShow, appLogs, appStop, appHistory, appRollback, appRollover, appRun, appCalls,
   startup, unstartup, resurrect,
   volumeCreate, volumeList, volumeLs, volumePut, volumeGet, volumeRm, volumeDelete,
-  secretCreate, secretList, secretDelete, exportKubernetes, init];
+  secretCreate, secretList, secretDelete, exportKubernetes, dashboard, init];
 
 /** Descriptions of command groups. */
 export const groups: Record<string, string> = {

@@ -1,3 +1,4 @@
+import { dashboardLink } from "../dashboard/link.js";
 import { rmSync } from "node:fs";
 import type { BuildOutput } from "../loader/build.js";
 import type { Target } from "../loader/target.js";
@@ -186,6 +187,7 @@ export function printResult(result: DeployResult, json: boolean, started: number
   if (result.manifest) stdout.write(deployTree(result.manifest, result.urls) + "\n");
   const secs = ((performance.now() - started) / 1000).toFixed(2);
   stdout.write(`${style("green", "✓")} App deployed in ${secs}s! 🎉 ${result.name} v${result.version}\n`);
+  stdout.write(`View Deployment: ${style("cyan", dashboardLink(result.name))} (with \`nodal dashboard\` running)\n`);
 }
 
 export type { BuildOutput };

@@ -1,6 +1,7 @@
 import { resolveApp } from "../registry/resolve.js";
 import { controlRequest, controlSocketPath } from "../engine/control.js";
 import type { AppStatus, FunctionStatus } from "../engine/status.js";
+import type { AppStats } from "../metrics/app-metrics.js";
 import { style, table } from "../ui/output.js";
 import { stdout } from "../ui/stdio.js";
 
@@ -11,8 +12,10 @@ type Shown = Pick<FunctionStatus, "name" | "kind"> & Partial<FunctionStatus>;
 export async function showApp(name: string, json: boolean): Promise<void> {
   const app = resolveApp(name);
   let status: AppStatus | undefined;
+  let stats: AppStats | undefined;
   if (app.live === "deployed" || app.live === "ephemeral") {
     status = await controlRequest(controlSocketPath(app.id), "status", {}, 5000).catch(() => undefined);
+    if (json && status) stats = (await controlRequest(controlSocketPath(app.id), "metrics", {}, 5000).catch(() => undefined))?.stats;
   }
   const functions: Shown[] = status?.functions ?? app.functions.map((f) => ({ name: f, kind: app.urls[f] ? ("web" as const) : ("function" as const), ...(app.urls[f] ? { url: app.urls[f] } : {}) }));
   const out = {
@@ -29,6 +32,8 @@ export async function showApp(name: string, json: boolean): Promise<void> {
     health: status?.health ?? {},
     memoryStops: status?.memoryStops ?? {},
     functions,
+    /** Calls, errors, latency, in-flight and containers per function; null when the app is not running. */
+    stats: stats ?? null,
   };
   if (json) {
     stdout.write(JSON.stringify(out, null, 2) + "\n");

@@ -6,6 +6,7 @@ import { LineSplitter } from "./lines.js";
 import type { AppStatus, PublicManifest } from "./status.js";
 import type { CallRecord } from "./call-log.js";
 import type { SpawnedRecord } from "./spawned.js";
+import type { AppStats } from "../metrics/app-metrics.js";
 
 /** The owner-only socket through which the CLI talks to a running app. */
 export function controlSocketPath(appId: string): string {
@@ -44,6 +45,11 @@ export interface ControlOps {
   cancel: { request: { id: string }; response: { cancelled: boolean } };
   /** The app's recent calls, oldest first (`nodal app calls`); only those of `fn` when given. */
   calls: { request: { fn?: string }; response: { calls: CallRecord[] } };
+  /**
+   * Per function calls, errors, latency, in-flight, workers' memory and CPU; per schedule its
+   * recent runs (`app show --json` stats, the dashboard). `prometheus`: also the text format.
+   */
+  metrics: { request: { prometheus?: boolean }; response: { stats: AppStats; prometheus?: string } };
   /**
    * Graceful stop: work in flight finishes within its function's timeout, or `graceMs` when
    * shorter. Answers how long that may take at most.

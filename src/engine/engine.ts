@@ -15,6 +15,7 @@ import { Scaler, type ScaleGroup } from "./scaler.js";
 import { Worker, WorkerError, type MemoryExceeded, type Stream } from "./worker.js";
 import { collectSoon } from "./collect.js";
 import type { SpawnedCalls } from "./spawned.js";
+import { AppMetrics } from "../metrics/app-metrics.js";
 
 /** Lines a function printed (one read from its worker's pipe), tagged with where they came from. */
 export interface LogEntry {
@@ -114,6 +115,8 @@ export class Engine {
   readonly calls = new CallLog();
   /** Where spawned calls are stored (set by a host with a NODAL_HOME); none: spawns stay in memory. */
   spawned: SpawnedCalls | undefined;
+  /** Calls, requests, latency and in-flight per function (`app show --json` stats, the dashboard). */
+  readonly metrics = new AppMetrics();
   #spares: SparePool;
   #doors = new Map<string, FrontDoor>();
   #pools = new Map<string, FunctionPool>();
@@ -248,6 +251,7 @@ export class Engine {
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
+    if (msg.t === "stats") return this.metrics.webBatch(worker.fn ?? "?", msg);
     if (msg.t === "remote" || msg.t === "spawn") {
       (msg.t === "remote" ? this.call(msg.fn, msg.args) : Promise.resolve().then(() => this.spawn(msg.fn, msg.args))).then(
         (value) => {
@@ -711,12 +715,16 @@ export class Engine {
     const { callId, ...rest } = opts;
     if (!this.#pools.has(fn) && !this.#elsewhere(fn)) return this.#call(fn, args, rest);
     const record = this.calls.begin(fn, callId);
+    const counted = this.metrics.callStarted(fn);
+    const started = monotonicMs();
     try {
       const value = await this.#call(fn, args, rest);
       record.ok();
+      counted("success", monotonicMs() - started);
       return value;
     } catch (error) {
       record.fail(error);
+      counted((error as Error | undefined)?.name === "FunctionTimeoutError" ? "timeout" : "failure", monotonicMs() - started);
       throw error;
     }
   }

@@ -17,6 +17,10 @@ import { describeSchedule } from "./schedule-time.js";
 import { Scheduler, type RunRecord, type SchedulerHost } from "./scheduler.js";
 import { publicManifest, type AppStatus } from "./status.js";
 import { SpawnedCalls } from "./spawned.js";
+import type { AppStats, ScheduleRun } from "../metrics/app-metrics.js";
+
+/** How many recent runs per scheduled function the app keeps in memory for its stats. */
+const RUN_HISTORY = 50;
 
 /** What the engine reports to its host. */
 export type EngineHooks = Pick<EngineOptions, "onLog" | "onEvent">;
@@ -78,6 +82,8 @@ export class AppHost {
   #runWaiters = new Map<string, number>();
   /** Results of scheduled runs by run id, kept only while an `app run` of the function waits. */
   #runResults = new Map<string, { fn: string; value: unknown }>();
+  /** Recent scheduled runs per function, oldest first (at most RUN_HISTORY each). */
+  #runHistory = new Map<string, ScheduleRun[]>();
   /** Called when `nodal app stop` asks this instance to stop (with its `--grace`); default: stop here. */
   onStopRequested: ((capMs?: number) => void) | undefined;
 
@@ -98,6 +104,9 @@ export class AppHost {
         },
         log: (fn, source, line) => this.#log({ time: new Date().toISOString(), function: fn, source, stream: "system", line }),
         record: (run) => {
+          const history = this.#runHistory.get(run.fn) ?? [];
+          history.push({ id: run.id, startedAt: run.startedAt, outcome: run.outcome, durationMs: run.durationMs });
+          this.#runHistory.set(run.fn, history.slice(-RUN_HISTORY));
           if (this.#runsFile) appendFileSync(this.#runsFile, JSON.stringify(run) + "\n", { mode: 0o600 });
         },
       });
@@ -228,6 +237,12 @@ export class AppHost {
     };
   }
 
+  /** The figures of the live version's functions and schedules (see AppMetrics). */
+  stats(): Promise<AppStats> {
+    const functions = (this.engine.current?.manifest.functions ?? []).map((f) => ({ name: f.name, kind: f.kind }));
+    return this.engine.metrics.snapshot(functions, this.engine.workers, this.engine.restartCounts, Object.fromEntries(this.#runHistory));
+  }
+
   /** The control socket's operations; the compiler checks that every one is answered. */
   #handlers(): ControlHandlers {
     return {
@@ -262,6 +277,10 @@ export class AppHost {
         return { ...(record ? { record } : {}), running: this.engine.spawned?.has(id) ?? false };
       },
       cancel: async ({ id }) => ({ cancelled: this.engine.spawned?.cancel(id) ?? false }),
+      metrics: async ({ prometheus }) => ({
+        stats: await this.stats(),
+        ...(prometheus ? { prometheus: await this.engine.metrics.prometheus({ app: this.record?.name ?? "" }) } : {}),
+      }),
       stop: async ({ graceMs }) => {
         setImmediate(() => (this.onStopRequested ? this.onStopRequested(graceMs) : void this.stop(graceMs)));
         return { stopping: true, graceMs: Math.min(graceMs ?? Infinity, this.engine.longestTimeoutMs) };

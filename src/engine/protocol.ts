@@ -25,7 +25,18 @@ export type FromWorker =
   | { t: "remote"; id: number; fn: string; args: unknown[] }
   /** `.spawn()` in app code: the engine answers (`remote-result`) the stored call's id, or undefined. */
   | { t: "spawn"; id: number; fn: string; args: unknown[] }
-  | { t: "activity"; inFlight: number; idleMs: number };
+  | { t: "activity"; inFlight: number; idleMs: number }
+  /**
+   * A web worker's requests since its last batch (sent at most every `STATS_BATCH_MS`):
+   * `durations` is a uniform sample of theirs, at most `STATS_SAMPLE`.
+   */
+  | { t: "stats"; requests: number; errors: number; durations: number[] };
+
+/** The most request durations a batch carries. */
+export const STATS_SAMPLE = 64;
+
+/** How often a web worker reports its request figures, when it had requests. */
+export const STATS_BATCH_MS = 250;
 
 /** An error from serializing a value that structured clone cannot carry (a function, a socket…). */
 export function isCloneError(error: unknown): boolean {

@@ -15,7 +15,7 @@ import { setRuntime, setServing } from "../sdk/runtime.js";
 // reload is waiting for it.
 import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
-import { isCloneError } from "./protocol.js";
+import { isCloneError, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
@@ -56,6 +56,7 @@ let exiting = false;
 async function exit(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
+  flushStats();
   const tree = processTree(process.pid);
   if (tree.length) {
     signalMembers(tree, "SIGTERM");
@@ -131,10 +132,13 @@ async function start(name: string): Promise<void> {
   const timeoutMs = ((fn.options as { timeout?: number }).timeout ?? 300) * 1000;
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const state = sockets.get(req.socket);
+    const now = performance.now();
     if (state) {
       state.res = res;
-      state.since = lastActive = performance.now();
+      state.since = lastActive = now;
     }
+    (res as Counted)[STARTED] = now;
+    res.on("finish", counted);
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
   });
@@ -154,6 +158,37 @@ async function start(name: string): Promise<void> {
   }, Math.min(1000, timeoutMs / 4)).unref();
   lastActive = performance.now();
   send({ t: "ready" });
+}
+
+/**
+ * Request figures, counted here and sent to the engine in batches (one message per
+ * `STATS_BATCH_MS` at most, none while idle), not a message per request. Durations travel as a
+ * uniform sample of at most `STATS_SAMPLE` a batch (reservoir sampling): quantiles from it are
+ * as good, and the engine's quantile estimator does not pay per request (at tens of thousands
+ * of requests a second, it cost the request path a quarter of its throughput on two cores).
+ */
+const STARTED = Symbol("started");
+type Counted = ServerResponse & { [STARTED]?: number };
+const batch = { requests: 0, errors: 0, durations: [] as number[] };
+let batchTimer: NodeJS.Timeout | undefined;
+/** A "finish" listener shared by every response (`this` is the response): no closure per request. */
+function counted(this: Counted): void {
+  const n = ++batch.requests;
+  if (this.statusCode >= 500) batch.errors++;
+  if (n <= STATS_SAMPLE) batch.durations.push(performance.now() - this[STARTED]!);
+  else {
+    const slot = Math.floor(Math.random() * n);
+    if (slot < STATS_SAMPLE) batch.durations[slot] = performance.now() - this[STARTED]!;
+  }
+  batchTimer ??= setTimeout(flushStats, STATS_BATCH_MS);
+}
+function flushStats(): void {
+  batchTimer = undefined;
+  if (batch.requests === 0 || !process.connected) return;
+  send({ t: "stats", requests: batch.requests, errors: batch.errors, durations: batch.durations });
+  batch.requests = 0;
+  batch.errors = 0;
+  batch.durations = [];
 }
 
 function accept(socket: Socket): void {

@@ -1,3 +1,4 @@
+import { dashboardLink } from "../dashboard/link.js";
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { controlSocketPath } from "../engine/control.js";
@@ -54,6 +55,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
     const first = await host.start(await builder.build(), 1, { id });
     lifecycle(`serving ${style("bold", host.record!.name)} (${id}) from ${target.file}`);
     printUrls(first.urls, first.version.manifest.functions.length);
+    lifecycle(`dashboard: ${dashboardLink(host.record!.name)} (with \`nodal dashboard\` running)`);
     const firstWeb = first.version.manifest.functions.find((f) => f.kind === "web");
     if (opts.port !== undefined && firstWeb?.port !== undefined && firstWeb.port !== opts.port) {
       lifecycle(`--port ${opts.port} is ignored: ${firstWeb.name} pins port: ${firstWeb.port} in ${target.file}, and the file's port wins`);
