@@ -17,7 +17,10 @@ export function sandbox(t, files = {}) {
   const home = join(dir, ".nodal-home");
   const children = [];
   writeFiles(dir, files);
-  const env = { ...process.env, NODAL_HOME: home, NO_COLOR: "1", NODAL_DEBUG: "1" };
+  // Unpinned ports from a range of this test's own: test files run side by side, and an app of
+  // one must not take the port another's test expects back.
+  const NODAL_BASE_PORT = String(20_000 + 100 * Math.floor(Math.random() * 400));
+  const env = { ...process.env, NODAL_HOME: home, NO_COLOR: "1", NODAL_DEBUG: "1", NODAL_BASE_PORT };
   delete env.FORCE_COLOR;
   const box = {
     dir,

@@ -3,6 +3,16 @@ import { UserError } from "../errors.js";
 import type { Worker } from "./worker.js";
 
 const MAX_QUEUED = 1024;
+
+/**
+ * The first port unpinned web functions try (the next free one from there up): 8000, or
+ * NODAL_BASE_PORT (a machine where 8000 and up belong to something else; test runs that must
+ * not take each other's ports).
+ */
+export function basePort(): number {
+  const n = Number(process.env.NODAL_BASE_PORT);
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : 8000;
+}
 const SCAN_LIMIT = 200;
 
 /**

@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { basePort } from "./front-door.js";
 import { Builder } from "../loader/build.js";
 import type { Target } from "../loader/target.js";
 import { UserError } from "../errors.js";
@@ -24,7 +25,7 @@ export async function runOnce(target: Target, opts: RunOptions): Promise<number>
     file: target.file,
     ...(target.selector ? { selector: target.selector } : {}),
     host: "127.0.0.1",
-    basePort: 8000,
+    basePort: basePort(),
     serveWeb: false,
     spares: 0,
     onLog: (e: LogEntry) => (e.stream === "stderr" ? process.stderr : process.stdout).write(`${e.lines.join("\n")}\n`),

@@ -1,4 +1,5 @@
 import { dashboardLink } from "../dashboard/link.js";
+import { basePort } from "../engine/front-door.js";
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { controlSocketPath } from "../engine/control.js";
@@ -44,7 +45,7 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
       file: target.file,
       ...(target.selector ? { selector: target.selector } : {}),
       host: opts.host,
-      basePort: opts.port ?? 8000,
+      basePort: opts.port ?? basePort(),
       ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
       serveWeb: true,
       spares: 1,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { basePort } from "../engine/front-door.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,7 +57,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       file: target.file,
       ...(target.selector ? { selector: target.selector } : {}),
       host: opts.host,
-      basePort: opts.port ?? 8000,
+      basePort: opts.port ?? basePort(),
       ...(opts.port !== undefined ? { pinnedPort: opts.port } : {}),
       serveWeb: opts.call === undefined,
       ...(opts.only ? { only: opts.only } : {}),

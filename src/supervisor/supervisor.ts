@@ -12,6 +12,7 @@
  * It needs nothing to start: main.ts forks the first worker (any app's) before this module, and
  * all of the engine, is even loaded. "inspect" says which app it is.
  */
+import { basePort } from "../engine/front-door.js";
 import type { BuildOutput } from "../loader/build.js";
 import { toWire, UserError, type WireError } from "../errors.js";
 import { publicManifest, type PublicManifest } from "../engine/status.js";
@@ -51,7 +52,7 @@ function makeHost({ host, display, path, selector }: AppSource, early: Worker[])
       file: display,
       ...(selector ? { selector } : {}),
       host,
-      basePort: 8000,
+      basePort: basePort(),
       serveWeb: true,
       // No idle spare once running: it would cost a deployed app ~55 MB for a faster redeploy.
       // The worker main.ts forked ahead is the only one, and it serves the first version.

@@ -90,9 +90,14 @@ test("an app whose version is gone is reported, the others still start, and resu
   rmSync(join(box.home, "deployments", "beta", "versions", "v1"), { recursive: true });
   const res = await box.run(["resurrect"], { timeoutMs: 60_000 });
   assert.equal(res.code, 1);
+  // Its old port, unless another app on this machine took it meanwhile (tests share ports).
+  const url = res.stdout.match(/^✓ alpha v1 started again \(([^)]+)\): (\S+)$/m);
+  assert.ok(url, res.stdout);
+  assert.equal(url[1], alpha.id);
+  if (url[2] !== alpha.urls.hello) assert.equal(await portIsFree(Number(new URL(alpha.urls.hello).port)), false, `${alpha.urls.hello} was free, yet not taken back`);
   assert.equal(
     res.stdout,
-    `✓ alpha v1 started again (${alpha.id}): ${alpha.urls.hello}\n✗ beta v1 did not start: its version v1 is missing (see \`nodal app history beta\`)\n`,
+    `✓ alpha v1 started again (${alpha.id}): ${url[2]}\n✗ beta v1 did not start: its version v1 is missing (see \`nodal app history beta\`)\n`,
   );
   assert.match(res.stderr, /Error: 1 of 2 apps did not start/);
   assert.deepEqual(await states(box), { alpha: "deployed", beta: "crashed" });
