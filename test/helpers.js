@@ -198,3 +198,13 @@ export async function freePorts(n) {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
+
+/** True while a process with this pid exists (a zombie counts until it is reaped). */
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

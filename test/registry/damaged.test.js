@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
+import { alive, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = (name) => `import { App } from "nodal";
 export const app = new App("${name}");
@@ -14,15 +14,6 @@ async function deploy(box, file) {
   assert.equal(res.code, 0, res.stderr);
   return JSON.parse(res.stdout);
 }
-
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("a damaged record of a stopped app is reported in one line and skipped; every other app keeps working", async (t) => {
   const box = sandbox(t, { "one.ts": app("one"), "three.ts": app("three") });

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { sandbox, waitUntil } from "../helpers.js";
+import { alive, sandbox, waitUntil } from "../helpers.js";
 
 const SDK = JSON.stringify(new URL("../../dist/sdk/index.js", import.meta.url).href);
 
@@ -36,15 +36,6 @@ function script(box, body) {
 }
 
 const getResult = (id) => `try { out.value = await FunctionCall.fromId(${JSON.stringify(id)}).get({ timeout: 30 }); } catch (e) { out.error = [e.name, e.message]; }`;
-
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("a call spawned from a script is found by id from another process, after a redeploy and with the app stopped", async (t) => {
   const box = sandbox(t, { "app.ts": app() });
