@@ -14,6 +14,25 @@ const GOLDEN = fileURLToPath(new URL("golden/", import.meta.url));
 const MODELS = { Deployment, Service, CronJob, PersistentVolumeClaim, ScaledObject };
 const VERSION = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 
+/** A function of a hand-made manifest, with the defaults discovery gives; `extra` overrides. */
+export const fn = (name, extra = {}) => ({
+  name,
+  kind: "function",
+  timeoutSec: 300,
+  retries: { maxRetries: 0, backoffCoefficient: 2, initialDelaySec: 1, maxDelaySec: 60 },
+  concurrency: 1,
+  minContainers: 0,
+  maxContainers: 10,
+  volumes: {},
+  secretNames: [],
+  env: {},
+  secretValues: [],
+  ...extra,
+});
+
+/** A web function (`app.webApp`) of a hand-made manifest. */
+export const web = (name, extra = {}) => fn(name, { kind: "web", style: "app", ...extra });
+
 /** Validates one object against the Kubernetes schema of its kind; throws naming it. */
 export function validate(doc) {
   const Model = MODELS[doc.kind];

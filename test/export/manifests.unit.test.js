@@ -2,23 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toManifests } from "../../dist/modules/export/manifests.js";
-import { validate } from "./k8s.js";
+import { fn, validate, web } from "./k8s.js";
 
-const fn = (name, extra = {}) => ({
-  name,
-  kind: "function",
-  timeoutSec: 300,
-  retries: { maxRetries: 0, backoffCoefficient: 2, initialDelaySec: 1, maxDelaySec: 60 },
-  concurrency: 1,
-  minContainers: 0,
-  maxContainers: 10,
-  volumes: {},
-  secretNames: [],
-  env: {},
-  secretValues: [],
-  ...extra,
-});
-const web = (name, extra = {}) => fn(name, { kind: "web", style: "app", ...extra });
 const app = (functions, appName = "shop") => ({ appName, functions, hasLocalEntrypoint: false });
 const opts = { image: "shop:latest", entry: "app.mjs", secretKeys: {} };
 
