@@ -5,6 +5,8 @@ import type { BuildOutput } from "../loader/build.js";
 export interface Round {
   /** Files whose change this round answers (oldest unreported first). */
   files: string[];
+  /** The number of the latest change when its build started: later changes are not answered by it. */
+  mark: number;
   /** performance.now() when the oldest of those changes arrived (the reload time counts from it). */
   since: number;
   /** performance.now() when its build started (a file modified after it may be newer than the build). */

@@ -65,8 +65,10 @@ export class ServePipeline {
   readonly #stages: Stages;
   #state: State = "idle";
   #current: Version;
-  /** Changed files no printed line has named yet. */
-  #pending = new Set<string>();
+  /** Changed files no printed line has named yet, each with the number of its latest change. */
+  #pending = new Map<string, number>();
+  /** Changes counted so far (a round answers those up to its `mark`). */
+  #changes = 0;
   /** When the oldest of `#pending` arrived. */
   #since = 0;
   #superseded = false;
@@ -103,7 +105,7 @@ export class ServePipeline {
       case "changed":
         if (this.#state === "stopping") return;
         if (this.#pending.size === 0) this.#since = performance.now();
-        for (const f of event.files) this.#pending.add(f);
+        for (const f of event.files) this.#pending.set(f, ++this.#changes);
         if (this.#state === "idle") this.#build();
         else this.#superseded = true;
         return;
@@ -165,7 +167,7 @@ export class ServePipeline {
   #build(): void {
     this.#state = "building";
     this.#superseded = false;
-    const round: Round = { files: [...this.#pending], since: this.#since, builtAt: performance.now() };
+    const round: Round = { files: [...this.#pending.keys()], mark: this.#changes, since: this.#since, builtAt: performance.now() };
     this.#stages.builder.build().then(
       async (build) => {
         // The swap waits for the burst to end; the build did not.
@@ -203,9 +205,12 @@ export class ServePipeline {
       .finally(() => this.dispatch({ type: "stopped" }));
   }
 
-  /** The round's files have been named in a printed line. */
+  /**
+   * The round's files have been named in a printed line. A file changed again after the round's
+   * build started stays pending: the build may have read it before that change.
+   */
   #answered(round: Round): void {
-    for (const f of round.files) this.#pending.delete(f);
+    for (const f of round.files) if (this.#pending.get(f)! <= round.mark) this.#pending.delete(f);
     if (this.#pending.size > 0) this.#since = performance.now();
   }
 

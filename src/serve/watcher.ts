@@ -26,6 +26,12 @@ const RECHECK_MS = 60;
  * towards "changed" costs at most one identical rebuild.
  */
 const MTIME_SLACK_MS = 10;
+/**
+ * A save that writes in place (truncate, then write: most editors' default) can be read between
+ * the two: an empty file. Such a reading is checked again after `RECHECK_MS` before it counts, so
+ * a save of identical content is not reported as two changes.
+ */
+const EMPTY = createHash("sha1").digest("hex");
 
 /**
  * Watches exactly the files a build read (esbuild's metafile inputs) and reports real changes:
@@ -40,6 +46,8 @@ export class Watcher {
   #timer: NodeJS.Timeout | undefined;
   #burstStart = 0;
   #rechecks = new Map<string, NodeJS.Timeout>();
+  /** Files read empty once, waiting for their recheck. */
+  #emptied = new Set<string>();
   /** When the last file event arrived (performance.now()). */
   #lastEventAt = 0;
   #onChange: (files: string[]) => void;
@@ -107,6 +115,12 @@ export class Watcher {
   }
 
   #event(path: string): void {
+    this.#recheck(path);
+    this.#queue(path);
+  }
+
+  /** Reads `path` again once chokidar's throttle window has passed. */
+  #recheck(path: string): void {
     clearTimeout(this.#rechecks.get(path));
     this.#rechecks.set(
       path,
@@ -115,7 +129,6 @@ export class Watcher {
         this.#queue(path);
       }, RECHECK_MS),
     );
-    this.#queue(path);
   }
 
   /** Resolves once no file event has arrived for a quiet period (the end of a burst). */
@@ -143,6 +156,12 @@ export class Watcher {
     await Promise.all(
       paths.map(async (p) => {
         const hash = await hashOf(p);
+        if (hash === EMPTY && this.#hashes.get(p) !== EMPTY && !this.#emptied.has(p)) {
+          this.#emptied.add(p);
+          this.#recheck(p);
+          return;
+        }
+        this.#emptied.delete(p);
         if (hash !== this.#hashes.get(p)) {
           this.#hashes.set(p, hash);
           changed.push(p);

@@ -15,8 +15,8 @@ async function urls(box) {
 
 test("serve: a web function deleted and added back comes back on the port it had", async (t) => {
   const box = sandbox(t, { "app.ts": app(["a", "b", "c"]) });
-  // Away from 8000 and up, where other apps on this machine come and go.
-  const base = 30_000 + Math.floor(Math.random() * 20_000);
+  // Within this test's own range of ports, below the ephemeral range outgoing connections use.
+  const base = Number(box.env.NODAL_BASE_PORT) + 50;
   const serve = box.spawn(["serve", "app.ts", "--port", String(base)]);
   await serve.waitFor(/ready in/);
   const before = await urls(box);

@@ -124,6 +124,23 @@ test("a change during a swap is the next round, named alone", async () => {
   assert.deepEqual(s.lines.map(reloaded), ["reloaded v2 (changed: a.ts)", "reloaded v3 (changed: b.ts)"]);
 });
 
+test("a file changed again during the swap that names it is the next round, named again", async () => {
+  const { s, p } = started();
+  p.dispatch({ type: "changed", files: [file("a.ts")] });
+  await drained();
+  s.builds[0].resolve(build("h2"));
+  await drained();
+  p.dispatch({ type: "changed", files: [file("a.ts")] });
+  await drained();
+  s.swaps[0].resolve({ version: version(2, "h2"), urls: {}, ms: 1 });
+  await drained();
+  assert.equal(s.builds.length, 2, "the build of v2 may have read a.ts before its second change");
+  s.builds[1].resolve(build("h2"));
+  await drained();
+  assert.deepEqual(s.lines.map(reloaded), ["reloaded v2 (changed: a.ts)", "a.ts changed; the build is identical, nothing to reload"]);
+  assert.equal(p.state, "idle");
+});
+
 test("a build identical to the live one swaps nothing", async () => {
   const { s, p } = started();
   p.dispatch({ type: "changed", files: [file("app.ts")] });

@@ -55,6 +55,23 @@ test("a save that leaves the content unchanged is not reported", async (t) => {
   assert.deepEqual(w.reports, [[["b.ts", "b2"]], [["a.ts", "changed"]]]);
 });
 
+test("a save in place read between its truncate and its write is no change; a file emptied for good is one", async (t) => {
+  const w = watched(t, { "a.ts": "same", "b.ts": "b1" });
+  await w.watcher.setFiles([w.path("a.ts"), w.path("b.ts")]);
+  // The fault: the file stays empty long enough for the watcher to read it so.
+  writeFileSync(w.path("a.ts"), "");
+  await new Promise((r) => setTimeout(r, 25));
+  w.write("a.ts", "same");
+  w.write("b.ts", "b2");
+  await w.until(1, "b.ts reported");
+  w.write("a.ts", "changed");
+  await w.until(2, "a.ts's change reported");
+  assert.deepEqual(w.reports, [[["b.ts", "b2"]], [["a.ts", "changed"]]]);
+  writeFileSync(w.path("b.ts"), "");
+  await w.until(3, "b.ts emptied");
+  assert.deepEqual(w.reports[2], [["b.ts", ""]]);
+});
+
 test("two saves 10 ms apart: the second is seen too, not lost to chokidar's throttle", async (t) => {
   const w = watched(t, { "a.ts": "0" });
   await w.watcher.setFiles([w.path("a.ts")]);
