@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { request, sandbox, waitUntil } from "../helpers.js";
 
-// `hog` grows past its 64 MiB limit in Buffers, outside the V8 heap: the RSS watchdog stops
+// `hog` grows past its 96 MiB limit in Buffers, outside the V8 heap: the RSS watchdog stops
 // it; "small" returns at once; each attempt is traced. `heapHog` fills its V8 heap faster than
 // RSS readings come: with 128 MiB (a 64 MiB heap) the heap limit ends it first.
 const app = (trace) => `
@@ -20,7 +20,7 @@ async function grow() {
   }
   return "never stopped";
 }
-export const hog = app.function({ memory: 64, retries: 1 }, async (how) => {
+export const hog = app.function({ memory: 96, retries: 1 }, async (how) => {
   appendFileSync(${JSON.stringify(trace)}, how + "\\n");
   if (how === "small") return "fine";
   return grow();
@@ -29,7 +29,7 @@ export const heapHog = app.function({ memory: 128 }, () => {
   // 8 MiB arrays of doubles, synchronously.
   for (let i = 0; ; i++) held.push(new Array(1 << 20).fill(i + 0.5));
 });
-export const web = app.webApp({ memory: 64 }, () => (req, res) => {
+export const web = app.webApp({ memory: 96 }, () => (req, res) => {
   if (req.url === "/grow") return void grow();
   res.end("up");
 });
@@ -51,7 +51,7 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
   const { box, trace } = await deployed(t);
   const over = await box.run(["app", "run", "hogs::hog", "--input", '"rss"'], { timeoutMs: 60_000 });
   assert.equal(over.code, 1);
-  assert.match(over.stderr, /^Error: MemoryLimitError: "hog" exceeded its memory limit of 64 MiB; its worker was stopped\n/);
+  assert.match(over.stderr, /^Error: MemoryLimitError: "hog" exceeded its memory limit of 96 MiB; its worker was stopped\n/);
   assert.deepEqual(attempts(trace), ["rss", "rss"], "retries apply");
 
   const heap = await box.run(["app", "run", "hogs::heapHog"], { timeoutMs: 60_000 });
@@ -63,7 +63,7 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
   assert.equal(JSON.parse(next.stdout), "fine");
 
   const logs = await systemLogs(box);
-  const stops = logs.match(/worker w\d+ of "hog" exceeded its memory limit of 64 MiB \(RSS \d+ MiB\) and was stopped; a new worker takes the next call/g) ?? [];
+  const stops = logs.match(/worker w\d+ of "hog" exceeded its memory limit of 96 MiB \(RSS \d+ MiB\) and was stopped; a new worker takes the next call/g) ?? [];
   assert.equal(stops.length, 2, logs);
   assert.match(logs, /worker w\d+ of "heapHog" exceeded its memory limit of 128 MiB \(heap out of memory\) and was stopped/);
 
@@ -75,7 +75,7 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
   const calls = JSON.parse((await box.run(["app", "calls", "hogs", "--json"])).stdout);
   const failed = calls.filter((c) => c.function === "hog" && c.outcome === "failure");
   assert.equal(failed.length, 1, JSON.stringify(calls));
-  assert.match(failed[0].error, /exceeded its memory limit of 64 MiB/);
+  assert.match(failed[0].error, /exceeded its memory limit of 96 MiB/);
 });
 
 test("a web worker over its memory limit is restarted, the log naming the limit, and serves again", async (t) => {
@@ -97,7 +97,7 @@ test("a web worker over its memory limit is restarted, the log naming the limit,
   assert.equal(again.status, 200);
   assert.equal(again.body, "up");
   const logs = await systemLogs(box);
-  assert.match(logs, /worker w\d+ of "web" exceeded its memory limit of 64 MiB \(RSS \d+ MiB\) and was stopped; restarting in \d+ ms/);
+  assert.match(logs, /worker w\d+ of "web" exceeded its memory limit of 96 MiB \(RSS \d+ MiB\) and was stopped; restarting in \d+ ms/);
   assert.match(logs, /worker w\d+ of "web" restarted/);
 });
 
