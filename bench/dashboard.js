@@ -134,6 +134,11 @@ async function startBrowser() {
       executablePath: CHROMIUM,
       headless: true,
       env: { ...process.env, NODAL_BENCH_TAG: tag },
+      // Playwright's own handlers would exit this process on Ctrl-C before the apps are stopped:
+      // the bench's cleanup (lib.js) closes the browser with everything else.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
       // The machine may have no network: background networking would only flood refused connections.
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
