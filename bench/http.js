@@ -1,7 +1,7 @@
 // Part `http`: requests/s of GET / ("hello") with autocannon (10 connections, 5 s after a 1 s
 // warm-up) against the same express app run bare with `node server.js`, deployed with nodal (one
-// web worker, and two with minContainers: 2), under pm2 in fork mode and in cluster mode with 2
-// instances.
+// web worker, the same with NODAL_METRICS=off, and two with minContainers: 2), under pm2 in fork
+// mode and in cluster mode with 2 instances.
 // Targets run one at a time, interleaved per run; each is started fresh and fully stopped after.
 import autocannon from "autocannon";
 import { writeFileSync } from "node:fs";
@@ -89,6 +89,11 @@ const ALL_TARGETS = [
     run: () => nodalTarget("http-nodal", nodalApp("hello")),
   },
   {
+    // What counting requests costs: the same deploy with counting switched off.
+    name: "nodal, metrics off (1 worker, NODAL_METRICS=off)",
+    run: () => nodalTarget("http-nodal-nometrics", nodalApp("hello"), { NODAL_METRICS: "off" }),
+  },
+  {
     name: "nodal deploy (2 workers: minContainers 2)",
     run: () => nodalTarget("http-nodal2", nodalApp("hello").replace("app.webApp({}", "app.webApp({ minContainers: 2 }")),
   },
@@ -106,9 +111,10 @@ const ALL_TARGETS = [
   },
 ];
 
-/** Deploys `source` in a fresh NODAL_HOME and measures its web function. */
-async function nodalTarget(name, source) {
+/** Deploys `source` in a fresh NODAL_HOME (with `env` added to the deploy's) and measures its web function. */
+async function nodalTarget(name, source, env = {}) {
   const sb = new NodalSandbox(name);
+  Object.assign(sb.env, env);
   try {
     sb.write("app.ts", source);
     const out = await sb.deploy("app.ts");
@@ -175,6 +181,7 @@ export async function run(opts) {
   const bare = find("node server.js");
   const nodal = find("nodal deploy (1");
   const nodal2 = find("nodal deploy (2");
+  const metricsOff = find("nodal, metrics off");
   const cluster = find("pm2 cluster");
   const fmtR = (v) => (v === undefined ? "—" : v.toFixed(0));
   const ratio = (a, b) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
@@ -202,7 +209,13 @@ export async function run(opts) {
   const name = (prefix) => ALL_TARGETS.find((t) => t.name.startsWith(prefix)).name;
   const pairedOne = paired(name("nodal deploy (1"), name("node server.js"));
   const pairedTwo = paired(name("nodal deploy (2"), name("pm2 cluster"));
+  const pairedMetrics = paired(name("nodal deploy (1"), name("nodal, metrics off"));
   const notes = [];
+  // Counting cannot make requests faster: the target is one-sided (on ÷ off ≥ 0.97).
+  const metricsRatio = pairedMetrics.median ?? (nodal.rps !== undefined && metricsOff.rps !== undefined ? nodal.rps / metricsOff.rps : undefined);
+  notes.push(
+    `Metrics on ÷ off: nodal (1 worker) ÷ the same deploy with \`NODAL_METRICS=off\` (web workers count no request and send no stats) = ${fmtPaired(pairedMetrics)} taken within each run, ${ratio(nodal.rps, metricsOff.rps)} as a ratio of medians; target within 3% (≥ 0.97×) ${metricsRatio === undefined ? "—" : metricsRatio >= 0.97 ? "✓" : "✗"}.`,
+  );
   notes.push(
     `nodal (1 worker) ÷ bare = ${ratio(nodal.rps, bare.rps)} (target ≥ 0.97×); nodal with 2 workers (\`app.webApp({ minContainers: 2 }, …)\`) ÷ pm2 cluster (2 instances) = ${ratio(nodal2.rps, cluster.rps)} (target ≥ 1×). The "nodal ÷ this" column compares the 1-worker deploy.`,
   );

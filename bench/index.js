@@ -10,12 +10,13 @@ import { join } from "node:path";
 import { ROOT, markdownTable } from "./lib.js";
 
 /** Known parts, in the order they run by default. */
-const PARTS = ["reload", "reload-scale", "start", "http", "logs", "cron", "remote", "memory", "pod", "cluster", "fifty"];
+const PARTS = ["reload", "reload-scale", "start", "http", "logs", "cron", "remote", "memory", "pod", "cluster", "fifty", "dashboard"];
 
 const USAGE = `usage: node bench/index.js [PART...] [--write] [--runs N] [--edits N] [--quiet]
   parts: ${PARTS.join(", ")} (default: all)
   --write    replace each part's section in BENCHMARKS.md
-  --runs N   passes per tool (default: reload 1, reload-scale 1, start 5, http 5, logs 3)
+  --runs N   passes per tool (default: reload 1, reload-scale 1, start 5, http 5, logs 3);
+             dashboard: page loads (default 10), and 3 × N printed lines
   --edits N  edits per pass (default: reload 20, reload-scale 10); memory: reloads (default 1000)
   --quiet    no progress lines on stderr
   --without-extra-ca

@@ -135,7 +135,7 @@ async function start(name: string): Promise<void> {
       state.res = res;
       state.since = lastActive = performance.now();
     }
-    res.on("finish", counted);
+    if (COUNTING) res.on("finish", counted);
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
   });
@@ -165,6 +165,12 @@ async function start(name: string): Promise<void> {
  * of requests a second, it cost the request path a quarter of its throughput on two cores).
  */
 const batch = { requests: 0, errors: 0, durations: [] as number[] };
+/**
+ * `NODAL_METRICS=off` (in the environment the app is started with) skips counting altogether:
+ * no "finish" listener, no stats messages, so a benchmark can measure what counting costs.
+ * Read once, from the environment the worker was started with, not from an app's secrets.
+ */
+const COUNTING = process.env.NODAL_METRICS !== "off";
 let batchTimer: NodeJS.Timeout | undefined;
 /**
  * A "finish" listener shared by every response (`this` is the response): no closure per
