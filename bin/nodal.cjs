@@ -13,6 +13,10 @@ if (process.env.NODAL_EXTRA_CA_CERTS !== undefined) {
   process.env.NODE_EXTRA_CA_CERTS = process.env.NODAL_EXTRA_CA_CERTS;
   delete process.env.NODAL_EXTRA_CA_CERTS;
 }
+// `nodal start` (a container's command) forks its first worker now, so that it boots while
+// the CLI loads (see src/engine/prefork.ts).
+if (process.argv[2] === "start") require("../dist/engine/prefork.cjs").preforkForStart(process.argv.slice(3));
+
 const { requireBundle } = require("./require-bundle.cjs");
 
 const { main, exitCodeFor } = requireBundle(join(__dirname, "..", "dist", "cli.cjs")).exports;

@@ -80,6 +80,8 @@ for (const [entry, outfile] of [
   ["src/cli.ts", "dist/cli.cjs"], // bin/nodal.cjs
   // Spawned by `nodal deploy`. It lives as long as the app, and all it loads stays resident.
   ["src/supervisor/main.ts", "dist/supervisor/main.cjs"],
+  // Loaded by bin/nodal.cjs before the CLI for `nodal start`: forks its first worker.
+  ["src/engine/prefork.ts", "dist/engine/prefork.cjs"],
 ]) {
   await build({
     ...common,

@@ -1,14 +1,13 @@
-import { fork, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import type { AppManifest } from "../loader/manifest.js";
-import { distFile } from "../paths.js";
+import { forkWorkerProcess, type WorkerProcess } from "./fork.js";
 import { LineSplitter, MAX_LOG_LINE_BYTES } from "./lines.js";
 import type { WireError } from "../errors.js";
 import { processTree, signalGroup, signalMembers, stillAlive } from "./process-tree.js";
 import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
 import { heapLimitMiB, isHeapOutOfMemory, MemoryWatch } from "./memory-watch.js";
 
-const WORKER_MAIN = distFile("engine", "worker-main.js");
 const STDERR_TAIL_LINES = 30;
 
 export type Stream = "stdout" | "stderr";
@@ -65,22 +64,23 @@ export class Worker {
   #memoryExceeded: MemoryExceeded | undefined;
   #watch: MemoryWatch | undefined;
 
-  /** `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts). */
-  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; memoryMiB?: number } = {}) {
+  /**
+   * `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts).
+   * `process`: one forked already (by `prefork`), with no limit; default a new one.
+   */
+  constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; memoryMiB?: number; process?: WorkerProcess } = {}) {
     this.id = `w${nextId++}`;
     this.#onLine = opts.onLine;
-    this.memoryMiB = opts.memoryMiB;
-    this.#child = fork(WORKER_MAIN, [], {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      // The heap limit is fixed when V8 starts: it cannot be set on a spare booted without it.
-      execArgv: opts.memoryMiB ? [`--max-old-space-size=${heapLimitMiB(opts.memoryMiB)}`] : [],
-      serialization: "advanced",
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      // Its own process group: a stop signals the whole group, and Ctrl-C in the terminal
-      // reaches only the engine, which then stops workers in order.
-      detached: true,
-    });
+    this.memoryMiB = opts.process ? undefined : opts.memoryMiB;
+    const proc =
+      opts.process ??
+      forkWorkerProcess({
+        cwd: opts.cwd,
+        env: opts.env,
+        // The heap limit is fixed when V8 starts: it cannot be set on a spare booted without it.
+        execArgv: opts.memoryMiB ? [`--max-old-space-size=${heapLimitMiB(opts.memoryMiB)}`] : [],
+      });
+    this.#child = proc.child;
     for (const stream of ["stdout", "stderr"] as const) {
       const splitter = new LineSplitter({ maxLineBytes: MAX_LOG_LINE_BYTES });
       const pipe = this.#child[stream]!;
@@ -93,32 +93,29 @@ export class Worker {
         if (rest.length) this.#lines(stream, rest);
       });
     }
-    this.exited = new Promise((resolve) => {
-      this.#child.once("exit", (code, signal) => {
-        this.#alive = false;
-        this.#watch?.stop();
-        if (this.memoryMiB && !this.#memoryExceeded && isHeapOutOfMemory({ code, signal }, this.stderrTail)) {
-          this.#memoryExceeded = { limitMiB: this.memoryMiB };
-        }
-        // Whatever is left in its group (the worker was killed before it could end its own
-        // children) goes with it.
-        if (this.#child.pid) signalGroup(this.#child.pid, "SIGKILL");
-        const why = this.#memoryExceeded
-          ? `exceeded its memory limit of ${this.memoryMiB} MiB`
-          : signal
-            ? `was killed by ${signal}`
-            : `exited with code ${code}`;
-        const tail = this.#stderrTail.length ? `\n${this.#stderrTail.join("\n")}` : "";
-        for (const w of this.#waiters.values()) w.reject(new WorkerError(`worker ${this.id} ${why}${tail}`));
-        this.#waiters.clear();
-        resolve({ code, signal });
-      });
+    this.exited = proc.exited.then(({ code, signal }) => {
+      this.#alive = false;
+      this.#watch?.stop();
+      if (this.memoryMiB && !this.#memoryExceeded && isHeapOutOfMemory({ code, signal }, this.stderrTail)) {
+        this.#memoryExceeded = { limitMiB: this.memoryMiB };
+      }
+      // Whatever is left in its group (the worker was killed before it could end its own
+      // children) goes with it.
+      if (this.#child.pid) signalGroup(this.#child.pid, "SIGKILL");
+      const why = this.#memoryExceeded
+        ? `exceeded its memory limit of ${this.memoryMiB} MiB`
+        : signal
+          ? `was killed by ${signal}`
+          : `exited with code ${code}`;
+      const tail = this.#stderrTail.length ? `\n${this.#stderrTail.join("\n")}` : "";
+      for (const w of this.#waiters.values()) w.reject(new WorkerError(`worker ${this.id} ${why}${tail}`));
+      this.#waiters.clear();
+      return { code, signal };
     });
     this.booted = this.#expect("hello");
     this.booted.catch(() => {}); // a spare stopped before it booted is not an error
-    this.#child.on("message", (msg: FromWorker) => this.#message(msg));
-    this.#child.on("error", () => {}); // reported through "exit"; sending to a dead child emits this
-    const limit = opts.memoryMiB;
+    proc.listen((msg) => this.#message(msg));
+    const limit = this.memoryMiB;
     if (limit && this.#child.pid) {
       this.#watch = new MemoryWatch(this.#child.pid, limit, (rssMiB) => {
         this.#memoryExceeded = { limitMiB: limit, rssMiB: Math.round(rssMiB) };

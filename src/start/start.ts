@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { AppHost } from "../engine/host.js";
 import { Worker } from "../engine/worker.js";
+import { containerEnv, takePreforked } from "../engine/prefork.js";
 import { Builder, PORTABLE_MARK, type BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
@@ -36,14 +37,14 @@ export interface StartOptions {
  * `NODAL_VOLUMES_DIR`.
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
-  process.env.NODAL_SECRETS_SOURCE = "env";
   // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
-  // reaches the same Redis.
+  // reaches the same Redis. (bin/nodal.cjs did the same before its prefork.)
+  containerEnv(opts.cluster);
   const cluster = opts.cluster !== undefined ? await joinCluster(opts.cluster, opts.only) : undefined;
-  if (cluster) process.env.NODAL_CLUSTER = opts.cluster;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
-  // pays one Node start-up on its critical path, not two in a row.
-  const first = new Worker();
+  // pays one Node start-up on its critical path, not two in a row. bin/nodal.cjs forked it
+  // before the CLI even loaded.
+  const first = new Worker({ process: takePreforked() });
   const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
   const builder = new Builder(target.path, buildDir);
   const sink = new NdjsonSink();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { freePorts, request, sandbox, waitUntil } from "../helpers.js";
+import { freePorts, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = `
 import express from "express";
@@ -36,6 +36,11 @@ test("start serves the app with NDJSON logs and health probes, masks secrets, wr
   const pod = startPod(box, ["--port", String(port), "--health-port", String(health), "--only", "api"]);
   await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: "ready" });
   assert.equal((await request(`http://127.0.0.1:${health}/livez`)).status, 200);
+  // The engine and the one web worker it serves: the worker forked before the CLI loaded was
+  // adopted as that worker, not left beside a second one.
+  const pids = pidsWithHome(box.home);
+  assert.equal(pids.length, 2, `processes: ${pids.join(", ")}`);
+  assert.ok(pids.includes(pod.pid));
   const url = `http://127.0.0.1:${port}`;
   assert.deepEqual(JSON.parse((await request(url)).body), { token: "set" });
   // --only api: the other web function is not served here.
@@ -132,4 +137,12 @@ export const api = app.webApp({}, () => (req, res) => { if (req.url === "/crash"
   pod.signal("SIGTERM");
   assert.equal(await pod.exit(10_000), 0);
   assert.ok(records(pod.stdout).some((r) => /exited with code 3/.test(r.line)), pod.stdout);
+});
+
+test("start --help forks no worker: nothing is left running once it has printed", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const help = await box.run(["start", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--health-port/);
+  assert.deepEqual(pidsWithHome(box.home), []);
 });
