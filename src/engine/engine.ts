@@ -306,6 +306,39 @@ export class Engine {
     return run;
   }
 
+  /**
+   * Opens a front door for each web function that has none yet (each keeps its own across
+   * versions); a failure closes the ones it opened. `first`: the first version, whose first
+   * web function takes `--port`.
+   */
+  async #openDoors(webSpecs: FunctionSpec[], first: boolean): Promise<FrontDoor[]> {
+    const opened: FrontDoor[] = [];
+    try {
+      for (const [i, spec] of webSpecs.entries()) {
+        if (this.#doors.has(spec.name)) continue;
+        const pinned = spec.port ?? (i === 0 && first ? this.opts.pinnedPort : undefined);
+        const preferred = this.#preferredPorts[spec.name] ?? this.#retiredPorts.get(spec.name);
+        let door: FrontDoor | undefined;
+        if (pinned === undefined && preferred !== undefined) {
+          door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);
+        }
+        door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined).catch((error: unknown) => {
+          throw portHint(error, spec.port !== undefined ? `change \`port: ${spec.port}\` of "${spec.name}" in ${this.opts.file}` : pinned !== undefined ? "pass another --port" : undefined);
+        });
+        opened.push(door);
+        this.#doors.set(spec.name, door);
+        this.#retiredPorts.delete(spec.name);
+      }
+      return opened;
+    } catch (error) {
+      for (const door of opened) {
+        this.#doors.delete(door.fn);
+        await door.close();
+      }
+      throw error;
+    }
+  }
+
   async #activate(build: BuildOutput, expectName?: string): Promise<Activation> {
     const started = monotonicMs();
     const previous = this.#current;
@@ -330,7 +363,10 @@ export class Engine {
       let inspectorUsed = false;
       // A web function runs max(1, minContainers) workers; the front door balances between them.
       const slots = webSpecs.flatMap((spec) => Array.from({ length: Math.max(1, spec.minContainers) }, () => spec));
-      await Promise.all(
+      // New web functions' ports open while their workers start: a connection that comes
+      // meanwhile waits at the door (as after a scale-down) rather than being refused.
+      const doors = this.#openDoors(webSpecs, previous === undefined);
+      const workersReady = Promise.all(
         slots.map(async (spec) => {
           let worker: Worker;
           if (!inspectorUsed && !spec.memoryMiB && sameEnv(spec.env, guessEnv)) {
@@ -345,35 +381,20 @@ export class Engine {
           web.set(spec.name, [...(web.get(spec.name) ?? []), worker]);
         }),
       );
+      const [opened, ready] = await Promise.allSettled([doors, workersReady]);
+      if (opened.status === "rejected" || ready.status === "rejected") {
+        if (opened.status === "fulfilled") {
+          for (const door of opened.value) {
+            this.#doors.delete(door.fn);
+            await door.close();
+          }
+        }
+        throw opened.status === "rejected" ? opened.reason : (ready as PromiseRejectedResult).reason;
+      }
       if (!inspectorUsed) {
         // The inspector loaded without this function's env; it can still run the entrypoint.
         fresh.splice(fresh.indexOf(inspector), 1);
         this.#track(inspector.stop(1000));
-      }
-      // Ports: keep each function's door; open doors for new web functions.
-      const opened: FrontDoor[] = [];
-      try {
-        for (const [i, spec] of webSpecs.entries()) {
-          if (this.#doors.has(spec.name)) continue;
-          const pinned = spec.port ?? (i === 0 && !previous ? this.opts.pinnedPort : undefined);
-          const preferred = this.#preferredPorts[spec.name] ?? this.#retiredPorts.get(spec.name);
-          let door: FrontDoor | undefined;
-          if (pinned === undefined && preferred !== undefined) {
-            door = await FrontDoor.open(spec.name, this.opts.host, preferred, true).catch(() => undefined);
-          }
-          door ??= await FrontDoor.open(spec.name, this.opts.host, pinned ?? this.#nextPortHint(), pinned !== undefined).catch((error: unknown) => {
-            throw portHint(error, spec.port !== undefined ? `change \`port: ${spec.port}\` of "${spec.name}" in ${this.opts.file}` : pinned !== undefined ? "pass another --port" : undefined);
-          });
-          opened.push(door);
-          this.#doors.set(spec.name, door);
-          this.#retiredPorts.delete(spec.name);
-        }
-      } catch (error) {
-        for (const door of opened) {
-          this.#doors.delete(door.fn);
-          await door.close();
-        }
-        throw error;
       }
       if (this.#stopping) throw new WorkerError("stopping");
       // The swap: new workers are listening and ready; route to them, then retire the old.

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Server } from "node:http";
 import { basePort } from "../engine/front-door.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,7 +77,11 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     await builder.dispose();
     rmSync(buildDir, { recursive: true, force: true });
   };
+  let health: Server | undefined;
   try {
+    // Live from the start (a slow factory is not a dead pod); ready once every web function it
+    // serves has a worker up.
+    if (opts.call === undefined) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
     const build = snapshot(target.path) ?? (await builder.build());
     await builder.dispose(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);
@@ -84,7 +89,6 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     const act = await host.start(build, 1, { id: `start-${process.pid}` });
     if (opts.call !== undefined) return await callOnce(host, opts.call, opts.hasInput ? [opts.input] : [], sink);
     if (cluster) consumer = cluster.consume(host, manifest, opts.only);
-    const health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
     for (const [fn, url] of Object.entries(act.urls)) host.system(`serving ${fn} at ${url}`, fn);
     host.system(`ready; health on http://${opts.host}:${opts.healthPort}/readyz`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -99,12 +103,12 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     await consumer?.close(host.engine.longestTimeoutMs + 1000);
     consumer = undefined;
     await host.stop(); // each function's work in flight gets its timeout (the export sets the pod's grace to match)
-    health.close();
     return 0;
   } catch (error) {
     await host.stop(0);
     throw error;
   } finally {
+    health?.close();
     sink.close();
     await cleanup();
   }

@@ -1,6 +1,7 @@
 // `nodal start`: what a container runs. Real processes, real ports, real signals.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { test } from "node:test";
 import { freePorts, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
@@ -113,7 +114,8 @@ test("a worker that crashes inside start is restarted; /readyz is 503 until it s
   const marker = "broken";
   const box = sandbox(t, {
     "app.ts": `
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { App } from "nodal";
 if (existsSync(${JSON.stringify(marker)})) throw new Error("marker present");
 export const app = new App("phoenix-pod");
@@ -137,6 +139,36 @@ export const api = app.webApp({}, () => (req, res) => { if (req.url === "/crash"
   pod.signal("SIGTERM");
   assert.equal(await pod.exit(10_000), 0);
   assert.ok(records(pod.stdout).some((r) => /exited with code 3/.test(r.line)), pod.stdout);
+});
+
+test("the app port and /livez answer while the web worker starts: a request then waits for it and is answered; /readyz says 503 until then", async (t) => {
+  const box = sandbox(t, {
+    "app.ts": `
+import { existsSync, writeFileSync } from "node:fs";
+import { App } from "nodal";
+export const app = new App("gated");
+export const api = app.webApp({}, async () => {
+  writeFileSync("factory-started", "");
+  while (!existsSync("go")) await new Promise((r) => setTimeout(r, 10));
+  return (_req: any, res: any) => res.end("up");
+});
+`,
+  });
+  const [port, health] = await freePorts(2);
+  box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)]);
+  await waitUntil(() => existsSync(`${box.dir}/factory-started`), { what: "the factory to start" });
+  // The door is open before the worker is ready (its factory waits on the gate).
+  await waitUntil(() => new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+    s.on("error", () => resolve(false));
+  }), { what: "the port to accept connections" });
+  const answered = request(`http://127.0.0.1:${port}/`, { timeoutMs: 10_000 });
+  assert.equal((await request(`http://127.0.0.1:${health}/readyz`)).status, 503);
+  assert.equal((await request(`http://127.0.0.1:${health}/livez`)).status, 200);
+  writeFileSync(`${box.dir}/go`, "");
+  const res = await answered;
+  assert.equal(res.status, 200);
+  assert.equal(res.body, "up");
 });
 
 test("start --help forks no worker: nothing is left running once it has printed", async (t) => {
