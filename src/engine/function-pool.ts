@@ -177,7 +177,8 @@ export class FunctionPool implements ScaleGroup<Slot> {
     });
     aborted.catch(() => {});
     try {
-      if (!slot.worker.send({ t: "call", id, fn: this.spec.name, args })) {
+      // Sent at the end of this turn, with the other messages to this worker (see `Outbox`).
+      if (!slot.worker.post({ t: "call", id, fn: this.spec.name, args }, (error) => this.#calls.get(id)?.reject(error))) {
         throw new WorkerError(`function "${this.spec.name}": worker ${slot.worker.id} is not running`);
       }
       return await Promise.race([result, timeout, died, aborted]);

@@ -18,6 +18,7 @@ function fakeWorker() {
     exited: new Promise((r) => (exit = r)),
     onMessage: () => () => {},
     send: () => w.alive,
+    post: () => w.alive,
     stop: async () => w.die(),
     die() {
       if (!w.alive) return;
