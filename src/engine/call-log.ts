@@ -63,7 +63,20 @@ export class CallLog {
   }
 }
 
-/** A call id as Modal spells them: `fc-` and random letters. */
+/**
+ * A call id as Modal spells them: `fc-` and random letters. Drawn from a pool of random bytes
+ * refilled 256 ids at a time: each draw from the system's source is a call into OpenSSL that
+ * checks the pid (a system call), and every `.remote()` from a worker takes an id.
+ */
 export function newCallId(): string {
-  return `fc-${nodeCrypto().randomBytes(6).toString("hex")}`;
+  if (!pool || poolAt >= pool.length) {
+    pool = nodeCrypto().randomBytes(ID_BYTES * 256);
+    poolAt = 0;
+  }
+  poolAt += ID_BYTES;
+  return `fc-${pool.toString("hex", poolAt - ID_BYTES, poolAt)}`;
 }
+
+const ID_BYTES = 6;
+let pool: Buffer | undefined;
+let poolAt = 0;
