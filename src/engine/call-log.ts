@@ -23,28 +23,22 @@ export const CALL_LOG_SIZE = 1000;
 export class CallLog {
   readonly #size: number;
   readonly #now: () => number;
-  readonly #ring: (CallRecord | undefined)[];
+  /** Records as kept: the start as a number, made a date only when listed (most never are). */
+  readonly #ring: (Kept | undefined)[];
   /** Where the next record goes; the oldest record is there once the ring is full. */
   #next = 0;
 
   constructor(size = CALL_LOG_SIZE, now: () => number = Date.now) {
     this.#size = size;
     this.#now = now;
-    this.#ring = new Array<CallRecord | undefined>(size);
+    this.#ring = new Array<Kept | undefined>(size);
   }
 
   /** A call starts; the returned handle records how it ended. */
   begin(fn: string, id = newCallId()): { ok(): void; fail(error: unknown): void } {
     const started = this.#now();
     const end = (outcome: CallOutcome, error?: string) => {
-      this.#ring[this.#next] = {
-        id,
-        function: fn,
-        startedAt: new Date(started).toISOString(),
-        durationMs: Math.max(0, this.#now() - started),
-        outcome,
-        ...(error !== undefined ? { error } : {}),
-      };
+      this.#ring[this.#next] = { id, fn, started, durationMs: Math.max(0, this.#now() - started), outcome, error };
       this.#next = (this.#next + 1) % this.#size;
     };
     return {
@@ -59,8 +53,26 @@ export class CallLog {
   /** Finished calls, oldest first; only those of `fn` when given. */
   list(fn?: string): CallRecord[] {
     const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
-    return ordered.filter((r): r is CallRecord => r !== undefined && (fn === undefined || r.function === fn));
+    return ordered
+      .filter((r): r is Kept => r !== undefined && (fn === undefined || r.fn === fn))
+      .map((r) => ({
+        id: r.id,
+        function: r.fn,
+        startedAt: new Date(r.started).toISOString(),
+        durationMs: r.durationMs,
+        outcome: r.outcome,
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      }));
   }
+}
+
+interface Kept {
+  id: string;
+  fn: string;
+  started: number;
+  durationMs: number;
+  outcome: CallOutcome;
+  error: string | undefined;
 }
 
 /**

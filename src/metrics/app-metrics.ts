@@ -100,12 +100,13 @@ interface CallBatch {
 
 /**
  * Ended calls go into the series at most every `CALL_BATCH_MS`, with a uniform sample of at
- * most `CALL_SAMPLE` durations per function (as web workers report requests): prom-client's
- * summary feeds every observation to a t-digest per age bucket, and labelled counters and
+ * most `CALL_SAMPLE` durations per function: prom-client's summary feeds every observation to
+ * a t-digest per age bucket (compressing them every thousand), and labelled counters and
  * gauges hash their labels on every change, which cost a cluster call more CPU than the rest
- * of the engine's work on it. Reads bring the series up to date first.
+ * of the engine's work on it. 64 durations a second still give the ten-minute quantiles tens
+ * of thousands of points. Reads bring the series up to date first.
  */
-const CALL_BATCH_MS = 250;
+const CALL_BATCH_MS = 1000;
 const CALL_SAMPLE = 64;
 
 /** Its series are made on first use: an app never called (`nodal run`, an idle one) loads no prom-client. */
