@@ -23,28 +23,22 @@ export const CALL_LOG_SIZE = 1000;
 export class CallLog {
   readonly #size: number;
   readonly #now: () => number;
-  readonly #ring: (CallRecord | undefined)[];
+  /** Records as kept: the start as a number, made a date only when listed (most never are). */
+  readonly #ring: (Kept | undefined)[];
   /** Where the next record goes; the oldest record is there once the ring is full. */
   #next = 0;
 
   constructor(size = CALL_LOG_SIZE, now: () => number = Date.now) {
     this.#size = size;
     this.#now = now;
-    this.#ring = new Array<CallRecord | undefined>(size);
+    this.#ring = new Array<Kept | undefined>(size);
   }
 
   /** A call starts; the returned handle records how it ended. */
   begin(fn: string, id = newCallId()): { ok(): void; fail(error: unknown): void } {
     const started = this.#now();
     const end = (outcome: CallOutcome, error?: string) => {
-      this.#ring[this.#next] = {
-        id,
-        function: fn,
-        startedAt: new Date(started).toISOString(),
-        durationMs: Math.max(0, this.#now() - started),
-        outcome,
-        ...(error !== undefined ? { error } : {}),
-      };
+      this.#ring[this.#next] = { id, fn, started, durationMs: Math.max(0, this.#now() - started), outcome, error };
       this.#next = (this.#next + 1) % this.#size;
     };
     return {
@@ -59,11 +53,42 @@ export class CallLog {
   /** Finished calls, oldest first; only those of `fn` when given. */
   list(fn?: string): CallRecord[] {
     const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
-    return ordered.filter((r): r is CallRecord => r !== undefined && (fn === undefined || r.function === fn));
+    return ordered
+      .filter((r): r is Kept => r !== undefined && (fn === undefined || r.fn === fn))
+      .map((r) => ({
+        id: r.id,
+        function: r.fn,
+        startedAt: new Date(r.started).toISOString(),
+        durationMs: r.durationMs,
+        outcome: r.outcome,
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      }));
   }
 }
 
-/** A call id as Modal spells them: `fc-` and random letters. */
-export function newCallId(): string {
-  return `fc-${nodeCrypto().randomBytes(6).toString("hex")}`;
+interface Kept {
+  id: string;
+  fn: string;
+  started: number;
+  durationMs: number;
+  outcome: CallOutcome;
+  error: string | undefined;
 }
+
+/**
+ * A call id as Modal spells them: `fc-` and random letters. Drawn from a pool of random bytes
+ * refilled 256 ids at a time: each draw from the system's source is a call into OpenSSL that
+ * checks the pid (a system call), and every `.remote()` from a worker takes an id.
+ */
+export function newCallId(): string {
+  if (!pool || poolAt >= pool.length) {
+    pool = nodeCrypto().randomBytes(ID_BYTES * 256);
+    poolAt = 0;
+  }
+  poolAt += ID_BYTES;
+  return `fc-${pool.toString("hex", poolAt - ID_BYTES, poolAt)}`;
+}
+
+const ID_BYTES = 6;
+let pool: Buffer | undefined;
+let poolAt = 0;

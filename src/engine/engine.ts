@@ -8,7 +8,7 @@ import { CallCutOffError, FunctionPool, retryDelaySec, type CallOptions } from "
 import { toLoadError } from "./load-error.js";
 import { maskSecrets, secretNeedles } from "./lines.js";
 import { storedSecretValues } from "../registry/secrets.js";
-import type { FromWorker } from "./protocol.js";
+import type { FromWorker, ToWorker } from "./protocol.js";
 import type { WebHealth, WorkerStatus } from "./status.js";
 import { SparePool } from "./spares.js";
 import { Scaler, type ScaleGroup } from "./scaler.js";
@@ -253,11 +253,11 @@ export class Engine {
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
     if (msg.t === "stats") return this.metrics.webBatch(worker.fn ?? "?", msg);
     if (msg.t === "remote" || msg.t === "spawn") {
+      const answer = (reply: Extract<ToWorker, { t: "remote-result" }>) =>
+        worker.post(reply, (error) => worker.post({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }, () => {}));
       (msg.t === "remote" ? this.call(msg.fn, msg.args) : Promise.resolve().then(() => this.spawn(msg.fn, msg.args))).then(
-        (value) => {
-          if (!worker.send({ t: "remote-result", id: msg.id, ok: true, value })) return;
-        },
-        (error: Error) => worker.send({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }),
+        (value) => answer({ t: "remote-result", id: msg.id, ok: true, value }),
+        (error: Error) => answer({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }),
       );
     }
   }

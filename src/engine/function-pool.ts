@@ -33,6 +33,8 @@ interface Slot {
   inFlight: number;
   /** When its last call ended (or it started), on the pool's clock. */
   idleSince: number;
+  /** Fails each call in flight on it, when the worker dies. */
+  dying: Set<() => void>;
 }
 
 /**
@@ -147,40 +149,33 @@ export class FunctionPool implements ScaleGroup<Slot> {
     const name = label ?? `#${id}`;
     // Lines are tagged with the label until the worker's next call (output may trail the result).
     slot.worker.label = label;
-    const result = new Promise<unknown>((resolve, reject) => this.#calls.set(id, { resolve, reject }));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new FunctionTimeoutError(`function "${this.spec.name}" timed out after ${this.spec.timeoutSec}s; its worker was killed`));
-        this.#retire(slot);
-        void slot.worker.stop(0);
-      }, this.spec.timeoutSec * 1000);
-    });
-    const died = slot.worker.exited.then(() => {
-      const over = slot.worker.memoryExceeded;
-      if (over) throw memoryError(this.spec.name, over.limitMiB);
-      if (this.#cutting) {
-        throw new CallCutOffError(`function "${this.spec.name}": call ${name} was cut off: its worker was stopped after the ${this.spec.timeoutSec}s timeout`, name, attempt);
-      }
-      throw new WorkerError(`function "${this.spec.name}": its worker ${slot.worker.id} died during the call${tail(slot.worker)}`);
-    });
+    // One promise per call, settled by whichever comes first: the worker's result, the
+    // timeout, the worker's death, a cancel. (Not a race of a promise each: that is four
+    // promises and a reaction on the worker's `exited` per call, kept until the worker exits.)
+    let settle!: { resolve: (v: unknown) => void; reject: (e: Error) => void };
+    const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    this.#calls.set(id, settle);
+    const timer = setTimeout(() => {
+      settle.reject(new FunctionTimeoutError(`function "${this.spec.name}" timed out after ${this.spec.timeoutSec}s; its worker was killed`));
+      this.#retire(slot);
+      void slot.worker.stop(0);
+    }, this.spec.timeoutSec * 1000);
+    const died = () => settle.reject(this.#deathError(slot, name, attempt));
+    slot.dying.add(died);
     // A cancelled call's worker is stopped: there is no other way to stop what it runs.
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        reject(cancelled());
-        this.#retire(slot);
-        void slot.worker.stop(0);
-      };
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener("abort", onAbort, { once: true });
-    });
-    aborted.catch(() => {});
+    const onAbort = () => {
+      settle.reject(cancelled());
+      this.#retire(slot);
+      void slot.worker.stop(0);
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (!slot.worker.send({ t: "call", id, fn: this.spec.name, args })) {
+      // Sent at the end of this turn, with the other messages to this worker (see `Outbox`).
+      if (!slot.worker.post({ t: "call", id, fn: this.spec.name, args }, (error) => settle.reject(error))) {
         throw new WorkerError(`function "${this.spec.name}": worker ${slot.worker.id} is not running`);
       }
-      return await Promise.race([result, timeout, died, aborted]);
+      return await result;
     } catch (error) {
       if (isCloneError(error)) {
         throw new TypeError(`function "${this.spec.name}": an argument cannot cross a process boundary (${(error as Error).message})`);
@@ -188,10 +183,21 @@ export class FunctionPool implements ScaleGroup<Slot> {
       throw error;
     } finally {
       clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      slot.dying.delete(died);
+      signal?.removeEventListener("abort", onAbort);
       this.#calls.delete(id);
       this.#release(slot);
     }
+  }
+
+  /** What a call fails with when its worker died under it. */
+  #deathError(slot: Slot, name: string, attempt: number): Error {
+    const over = slot.worker.memoryExceeded;
+    if (over) return memoryError(this.spec.name, over.limitMiB);
+    if (this.#cutting) {
+      return new CallCutOffError(`function "${this.spec.name}": call ${name} was cut off: its worker was stopped after the ${this.spec.timeoutSec}s timeout`, name, attempt);
+    }
+    return new WorkerError(`function "${this.spec.name}": its worker ${slot.worker.id} died during the call${tail(slot.worker)}`);
   }
 
   /**
@@ -221,7 +227,7 @@ export class FunctionPool implements ScaleGroup<Slot> {
   }
 
   #add(worker: Worker, inFlight: number): Slot {
-    const slot: Slot = { worker, inFlight, idleSince: this.#now() };
+    const slot: Slot = { worker, inFlight, idleSince: this.#now(), dying: new Set() };
     const started = Date.now();
     this.#slots.push(slot);
     worker.onMessage((msg) => {
@@ -231,6 +237,7 @@ export class FunctionPool implements ScaleGroup<Slot> {
       this.#retire(slot);
       this.#backoff.exited(Date.now() - started);
       this.#warmLater();
+      for (const fail of [...slot.dying]) fail();
     });
     return slot;
   }

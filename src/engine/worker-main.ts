@@ -15,7 +15,7 @@ import { setRuntime, setServing } from "../sdk/runtime.js";
 // reload is waiting for it.
 import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
-import { isCloneError, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
+import { isCloneError, Outbox, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
 
 process.setSourceMapsEnabled(true);
@@ -26,7 +26,13 @@ for (const stream of [process.stdout, process.stderr]) {
   (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
 }
 
-const send = (msg: FromWorker) => process.send!(msg);
+/** Calls' results and remote calls: sent at the end of this turn, with the others (see `Outbox`). */
+const outbox = new Outbox<FromWorker>((msg) => void (process.connected && process.send!(msg)));
+/** Sends `msg` now, after whatever the outbox holds (so order is kept). */
+const send = (msg: FromWorker) => {
+  outbox.flush();
+  process.send!(msg);
+};
 let found: Discovered | undefined;
 let server: Server | undefined;
 let draining = false;
@@ -56,6 +62,7 @@ let exiting = false;
 async function exit(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
+  outbox.flush();
   flushStats();
   const tree = processTree(process.pid);
   if (tree.length) {
@@ -79,12 +86,10 @@ function askEngine(t: "remote" | "spawn", fn: string, args: unknown[]): Promise<
   const id = nextRemote++;
   return new Promise((resolve, reject) => {
     remoteWaiters.set(id, { resolve, reject });
-    try {
-      process.send!({ t, id, fn, args } satisfies FromWorker);
-    } catch (error) {
+    outbox.post({ t, id, fn, args }, (error) => {
       remoteWaiters.delete(id);
       reject(cloneError(fn, error));
-    }
+    });
   });
 }
 setRuntime({
@@ -239,11 +244,10 @@ async function call(id: number, fnName: string, args: unknown[]): Promise<void> 
   } catch (error) {
     reply = { t: "result", id, ok: false, error: toWire(error) };
   }
-  try {
-    send(reply);
-  } catch (error) {
-    send({ t: "result", id, ok: false, error: toWire(new TypeError(`function "${fnName}": its result cannot cross a process boundary (${(error as Error).message})`)) });
-  }
+  outbox.post(reply, (error) => {
+    const why = new TypeError(`function "${fnName}": its result cannot cross a process boundary (${error.message})`);
+    outbox.post({ t: "result", id, ok: false, error: toWire(why) }, () => {});
+  });
 }
 
 async function entrypoint(id: number, argv: string[]): Promise<void> {
@@ -265,9 +269,14 @@ function structuredCloneSafe(v: unknown): unknown {
   }
 }
 
-process.on("message", (msg: ToWorker, handle?: Socket) => {
+process.on("message", (msg: ToWorker, handle?: Socket) => onMessage(msg, handle));
+
+function onMessage(msg: ToWorker, handle?: Socket): void {
   const fail = (error: unknown) => send({ t: "failed", error: toWire(error) });
   switch (msg.t) {
+    case "batch":
+      for (const m of msg.msgs) onMessage(m);
+      return;
     case "preload":
       // Warm the module cache with the packages the last build imported; failures show up at load.
       for (const m of msg.modules) import(pathToFileURL(m).href).catch(() => {});
@@ -301,6 +310,6 @@ process.on("message", (msg: ToWorker, handle?: Socket) => {
       return send({ t: "activity", inFlight, idleMs: Math.round(now - lastActive) });
     }
   }
-});
+}
 
 send({ t: "hello" });

@@ -5,7 +5,7 @@ import { forkWorkerProcess, type WorkerProcess } from "./fork.js";
 import { LineSplitter, MAX_LOG_LINE_BYTES } from "./lines.js";
 import type { WireError } from "../errors.js";
 import { processTree, signalGroup, signalMembers, stillAlive } from "./process-tree.js";
-import { isCloneError, type FromWorker, type ToWorker } from "./protocol.js";
+import { isCloneError, Outbox, type FromWorker, type ToWorker } from "./protocol.js";
 import { heapLimitMiB, isHeapOutOfMemory, MemoryWatch } from "./memory-watch.js";
 
 const STDERR_TAIL_LINES = 30;
@@ -63,6 +63,7 @@ export class Worker {
   readonly memoryMiB: number | undefined;
   #memoryExceeded: MemoryExceeded | undefined;
   #watch: MemoryWatch | undefined;
+  #outbox: Outbox<ToWorker>;
 
   /**
    * `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts).
@@ -81,6 +82,8 @@ export class Worker {
         execArgv: opts.memoryMiB ? [`--max-old-space-size=${heapLimitMiB(opts.memoryMiB)}`] : [],
       });
     this.#child = proc.child;
+    const child = this.#child;
+    this.#outbox = new Outbox<ToWorker>((msg) => void (child.connected && child.send(msg)));
     for (const stream of ["stdout", "stderr"] as const) {
       const splitter = new LineSplitter({ maxLineBytes: MAX_LOG_LINE_BYTES });
       const pipe = this.#child[stream]!;
@@ -142,8 +145,10 @@ export class Worker {
     return this.#stderrTail.join("\n");
   }
 
+  /** Sends `msg` now (after whatever `post` queued, so order is kept); throws when a value in it cannot be cloned. */
   send(msg: ToWorker, handle?: Socket): boolean {
     if (!this.#alive || !this.#child.connected) return false;
+    this.#outbox.flush();
     try {
       this.#child.send(msg, handle as never);
       return true;
@@ -151,6 +156,17 @@ export class Worker {
       if (isCloneError(error)) throw error; // the caller names the function
       return false;
     }
+  }
+
+  /**
+   * Sends `msg` with the others posted in this turn of the event loop, as one IPC message (see
+   * `Outbox`); `onError` hears if it cannot be sent (a value in it cannot be cloned). False
+   * when the worker is not running.
+   */
+  post(msg: ToWorker, onError: (error: Error) => void): boolean {
+    if (!this.#alive || !this.#child.connected) return false;
+    this.#outbox.post(msg, onError);
+    return true;
   }
 
   /** Subscribes to the worker's unsolicited messages (results, remote calls); returns the unsubscribe. */
@@ -211,6 +227,10 @@ export class Worker {
   }
 
   #message(msg: FromWorker): void {
+    if (msg.t === "batch") {
+      for (const m of msg.msgs) this.#message(m);
+      return;
+    }
     if (msg.t === "failed") {
       const err = new WorkerError(msg.error.message, msg.error);
       for (const w of this.#waiters.values()) w.reject(err);

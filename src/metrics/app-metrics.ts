@@ -88,26 +88,73 @@ function newSeries(): Series {
   };
 }
 
+type Outcome = "success" | "failure" | "timeout";
+
+/** A function's calls ended since the series were last brought up to date. */
+interface CallBatch {
+  counts: Record<Outcome, number>;
+  /** Their durations (ms): every one, or a uniform sample of `CALL_SAMPLE`. */
+  durations: number[];
+  seen: number;
+}
+
+/**
+ * Ended calls go into the series at most every `CALL_BATCH_MS`, with a uniform sample of at
+ * most `CALL_SAMPLE` durations per function: prom-client's summary feeds every observation to
+ * a t-digest per age bucket (compressing them every thousand), and labelled counters and
+ * gauges hash their labels on every change, which cost a cluster call more CPU than the rest
+ * of the engine's work on it. 64 durations a second still give the ten-minute quantiles tens
+ * of thousands of points. Reads bring the series up to date first.
+ */
+const CALL_BATCH_MS = 1000;
+const CALL_SAMPLE = 64;
+
 /** Its series are made on first use: an app never called (`nodal run`, an idle one) loads no prom-client. */
 export class AppMetrics {
   #series: Series | undefined;
   readonly #inFlightNow = new Map<string, number>();
+  readonly #ended = new Map<string, CallBatch>();
+  #flushTimer: NodeJS.Timeout | undefined;
 
   get #s(): Series {
     return (this.#series ??= newSeries());
   }
 
   /** A call of a function starts; the returned function records how it ended. */
-  callStarted(fn: string): (outcome: "success" | "failure" | "timeout", ms: number) => void {
-    const s = this.#s;
+  callStarted(fn: string): (outcome: Outcome, ms: number) => void {
     this.#inFlightNow.set(fn, (this.#inFlightNow.get(fn) ?? 0) + 1);
-    s.inFlight.inc({ function: fn });
     return (outcome, ms) => {
       this.#inFlightNow.set(fn, (this.#inFlightNow.get(fn) ?? 1) - 1);
-      s.inFlight.dec({ function: fn });
-      s.calls.inc({ function: fn, kind: "function", outcome });
-      s.latency.observe({ function: fn, kind: "function" }, ms / 1000);
+      let batch = this.#ended.get(fn);
+      if (!batch) this.#ended.set(fn, (batch = { counts: { success: 0, failure: 0, timeout: 0 }, durations: [], seen: 0 }));
+      batch.counts[outcome]++;
+      const n = ++batch.seen;
+      if (batch.durations.length < CALL_SAMPLE) batch.durations.push(ms);
+      else {
+        const slot = Math.floor(Math.random() * n);
+        if (slot < CALL_SAMPLE) batch.durations[slot] = ms;
+      }
+      if (!this.#flushTimer) {
+        this.#flushTimer = setTimeout(() => this.#flush(), CALL_BATCH_MS);
+        this.#flushTimer.unref();
+      }
     };
+  }
+
+  /** Brings the series up to date: the calls ended since the last time, and what is in flight now. */
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#inFlightNow.size === 0) return;
+    const s = this.#s;
+    for (const [fn, n] of this.#inFlightNow) s.inFlight.set({ function: fn }, n);
+    for (const [fn, batch] of this.#ended) {
+      for (const outcome of ["success", "failure", "timeout"] as const) {
+        if (batch.counts[outcome] > 0) s.calls.inc({ function: fn, kind: "function", outcome }, batch.counts[outcome]);
+      }
+      for (const ms of batch.durations) s.latency.observe({ function: fn, kind: "function" }, ms / 1000);
+    }
+    this.#ended.clear();
   }
 
   /** A web worker's batch of requests. */
@@ -129,6 +176,7 @@ export class AppMetrics {
     restarts: Record<string, number>,
     schedules: Record<string, ScheduleRun[]>,
   ): Promise<AppStats> {
+    this.#flush();
     const calls = this.#series ? (await this.#series.calls.get()).values : [];
     const latency = this.#series ? (await this.#series.latency.get()).values : [];
     const count = (fn: string, outcome?: string) =>
@@ -157,6 +205,7 @@ export class AppMetrics {
 
   /** The Prometheus text format, with `labels` (the app's name) on every series. */
   async prometheus(labels: Record<string, string>): Promise<string> {
+    this.#flush();
     const { registry } = this.#s;
     registry.setDefaultLabels(labels);
     return registry.metrics();

@@ -53,6 +53,9 @@ class FakeWorker {
   send() {
     return this.alive;
   }
+  post() {
+    return this.alive;
+  }
   async load() {
     if (FakeWorker.failLoads > 0) {
       FakeWorker.failLoads--;

@@ -18,6 +18,7 @@ function fakeWorker() {
     exited: new Promise((r) => (exit = r)),
     onMessage: () => () => {},
     send: () => w.alive,
+    post: () => w.alive,
     stop: async () => w.die(),
     die() {
       if (!w.alive) return;
@@ -59,4 +60,43 @@ test("a warm worker that cannot start, or dies, is tried again until one runs", 
   await waitUntil(() => pool.workers.length === 1 && made.length === 2, { what: "the dead warm worker replaced" });
   await pool.close(0);
   assert.ok(made.every((w) => !w.alive));
+});
+
+/** A worker without a process that keeps the calls posted to it; the test answers them. */
+function heldWorker() {
+  const w = fakeWorker();
+  const listeners = [];
+  w.id = "w9";
+  w.stderrTail = "";
+  w.calls = [];
+  w.onMessage = (l) => (listeners.push(l), () => {});
+  w.post = (msg) => (msg.t === "call" && w.calls.push(msg), w.alive);
+  w.answer = (call, value) => listeners.forEach((l) => l({ t: "result", id: call.id, ok: true, value }, w));
+  return w;
+}
+
+test("a worker's death fails exactly the calls in flight on it; calls answered before are untouched", async (t) => {
+  const w = heldWorker();
+  const pool = new FunctionPool({ ...spec, minContainers: 0, maxContainers: 1, concurrency: 3 }, async () => w);
+  t.after(() => pool.close(0));
+  const first = pool.call([1]);
+  await waitUntil(() => w.calls.length === 1, { what: "the first call posted" });
+  w.answer(w.calls[0], "one");
+  assert.equal(await first, "one");
+  const inFlight = [pool.call([2]), pool.call([3])];
+  await waitUntil(() => w.calls.length === 3, { what: "two more calls posted" });
+  w.die();
+  const settled = await Promise.allSettled(inFlight);
+  assert.deepEqual(settled.map((s) => s.status), ["rejected", "rejected"]);
+  for (const s of settled) assert.match(s.reason.message, /^function "warmish": its worker w9 died during the call$/);
+  assert.equal(pool.workers.length, 0, "the dead worker left the pool");
+});
+
+test("calls still running when a closing pool stops its worker are cut off, naming the call and its attempt", async () => {
+  const w = heldWorker();
+  const pool = new FunctionPool({ ...spec, minContainers: 0, maxContainers: 1, concurrency: 2 }, async () => w);
+  const call = pool.call(["x"], { label: "sched-1" });
+  await waitUntil(() => w.calls.length === 1, { what: "the call posted" });
+  await pool.close(0);
+  await assert.rejects(call, (e) => e.name === "CallCutOffError" && e.call === "sched-1" && e.attempt === 0 && /call sched-1 was cut off/.test(e.message));
 });

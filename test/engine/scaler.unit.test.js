@@ -108,7 +108,7 @@ function answeringWorker() {
     alive: true,
     exited: new Promise((r) => (exit = r)),
     onMessage: (l) => (listeners.push(l), () => {}),
-    send(msg) {
+    post(msg) {
       if (!wk.alive) return false;
       if (msg.t === "call") setImmediate(() => listeners.forEach((l) => l({ t: "result", id: msg.id, ok: true, value: "done" }, wk)));
       return true;
@@ -202,7 +202,7 @@ test("a pool with bufferContainers starts a spare worker beside a busy one, and 
   const pool = new FunctionPool({ ...spec, minContainers: 0, bufferContainers: 1 }, async () => {
     const wk = answeringWorker();
     // The first worker keeps its calls: they stay in flight until the test ends.
-    if (made.length === 0) wk.send = (msg) => (msg.t === "call" && held.push(msg), wk.alive);
+    if (made.length === 0) wk.post = (msg) => (msg.t === "call" && held.push(msg), wk.alive);
     made.push(wk);
     return wk;
   }, () => now);

@@ -34,3 +34,17 @@ test("a web worker's batches count requests, 5xx answers and latency", async () 
 test("procStats of a pid that is gone is zeros", () => {
   assert.deepEqual(procStats(2 ** 22 + 12345), { rssBytes: 0, cpuSeconds: 0 });
 });
+
+test("calls ended between reads are all counted; their quantiles come from a sample of them", async () => {
+  const m = new AppMetrics();
+  // 1000 calls of 1..1000 ms end before the next read: more than one batch's sample holds.
+  for (let ms = 1; ms <= 1000; ms++) m.callStarted("busy")(ms % 10 === 0 ? "failure" : "success", ms);
+  const open = m.callStarted("busy");
+  const [f] = (await m.snapshot([{ name: "busy", kind: "function" }], [], {}, {})).functions;
+  assert.deepEqual([f.calls, f.errors, f.inFlight], [1000, 100, 1]);
+  assert.ok(f.p50Ms > 200 && f.p50Ms < 800, `p50 from the sample: ${f.p50Ms}`);
+  open("success", 5);
+  const text = await m.prometheus({ app: "demo" });
+  assert.match(text, /nodal_calls_total\{function="busy",kind="function",outcome="success",app="demo"\} 901/);
+  assert.match(text, /nodal_calls_in_flight\{function="busy",app="demo"\} 0/);
+});
