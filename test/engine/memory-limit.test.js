@@ -6,7 +6,7 @@ import { request, sandbox, waitUntil } from "../helpers.js";
 
 // `hog` grows past its 96 MiB limit in Buffers, outside the V8 heap: the RSS watchdog stops
 // it; "small" returns at once; each attempt is traced. `heapHog` fills its V8 heap faster than
-// RSS readings come: with 128 MiB (a 64 MiB heap) the heap limit ends it first.
+// RSS readings come: with 256 MiB (a 160 MiB heap, and ~70 MiB besides) the heap limit ends it first.
 const app = (trace) => `
 import { appendFileSync } from "node:fs";
 import { App } from "nodal";
@@ -25,7 +25,7 @@ export const hog = app.function({ memory: 96, retries: 1 }, async (how) => {
   if (how === "small") return "fine";
   return grow();
 });
-export const heapHog = app.function({ memory: 128 }, () => {
+export const heapHog = app.function({ memory: 256 }, () => {
   // 8 MiB arrays of doubles, synchronously.
   for (let i = 0; ; i++) held.push(new Array(1 << 20).fill(i + 0.5));
 });
@@ -56,7 +56,7 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
 
   const heap = await box.run(["app", "run", "hogs::heapHog"], { timeoutMs: 60_000 });
   assert.equal(heap.code, 1);
-  assert.match(heap.stderr, /^Error: MemoryLimitError: "heapHog" exceeded its memory limit of 128 MiB; its worker was stopped\n/);
+  assert.match(heap.stderr, /^Error: MemoryLimitError: "heapHog" exceeded its memory limit of 256 MiB; its worker was stopped\n/);
 
   const next = await box.run(["app", "run", "hogs::hog", "--input", '"small"']);
   assert.equal(next.code, 0, next.stderr);
@@ -65,7 +65,7 @@ test("a function over its memory limit (its RSS, or its heap) fails saying so, e
   const logs = await systemLogs(box);
   const stops = logs.match(/worker w\d+ of "hog" exceeded its memory limit of 96 MiB \(RSS \d+ MiB\) and was stopped; a new worker takes the next call/g) ?? [];
   assert.equal(stops.length, 2, logs);
-  assert.match(logs, /worker w\d+ of "heapHog" exceeded its memory limit of 128 MiB \(heap out of memory\) and was stopped/);
+  assert.match(logs, /worker w\d+ of "heapHog" exceeded its memory limit of 256 MiB \(heap out of memory\) and was stopped/);
 
   const shown = JSON.parse((await box.run(["app", "show", "hogs", "--json"])).stdout);
   assert.deepEqual(shown.memoryStops, { hog: 2, heapHog: 1 });

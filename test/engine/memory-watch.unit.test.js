@@ -3,12 +3,13 @@ import { test } from "node:test";
 import { heapLimitMiB, isHeapOutOfMemory, MemoryWatch, readRssMiB } from "../../dist/modules/engine/memory-watch.js";
 import { waitUntil } from "../helpers.js";
 
-test("the heap limit leaves room for the rest of the process: half the limit up to 64 MiB, at least 16", () => {
+test("the heap limit leaves room for the rest of the process: half the limit up to 96 MiB, at least 16", () => {
   assert.equal(heapLimitMiB(64), 32);
   assert.equal(heapLimitMiB(100), 50);
   assert.equal(heapLimitMiB(128), 64);
-  assert.equal(heapLimitMiB(1024), 960);
-  assert.equal(heapLimitMiB(65536), 65472);
+  assert.equal(heapLimitMiB(192), 96);
+  assert.equal(heapLimitMiB(1024), 928);
+  assert.equal(heapLimitMiB(65536), 65440);
 });
 
 test("V8's out-of-heap abort is told from other exits", () => {
