@@ -6,6 +6,7 @@
 //     sent → that line in the DOM (target: p50 ≤ 250 ms).
 import { chromium } from "playwright-core";
 import { NODAL_BIN, defer, fmtMs, freePort, get, now, percentile, pidsWithEnv, sleep, startTool, tail } from "./lib.js";
+import { idleApp } from "./fifty.js";
 import { NodalSandbox, loadavg, median, portOf, takeCleanupProblems } from "./sandboxes.js";
 
 export const title = "The dashboard in a browser (`dashboard`)";
@@ -19,14 +20,6 @@ const LINE_TIMEOUT_MS = 5_000;
 const TARGET_FIRST_DATA_MS = 300;
 const TARGET_LINE_P50_MS = 250;
 
-// One of the 50: as in `fifty`, a one-route express app whose worker scales to zero when idle.
-const idleApp = (name) => `import express from "express";
-import { App } from "nodal";
-export const app = new App(${JSON.stringify(name)});
-const web = express();
-web.get("/", (_req, res) => { res.type("text/plain").send("hello"); });
-export const api = app.webApp({ scaledownWindow: 2 }, () => web);
-`;
 
 // The printer: each request prints the marker it is given, then answers.
 const printerApp = `import { App } from "nodal";

@@ -19,7 +19,8 @@ const SCALEDOWN_S = 2;
 const SETTLE_MS = 3_000;
 const PROBES = 5;
 
-const app = (name) => `import express from "express";
+/** One of the 50: a one-route express app whose worker scales to zero when idle (the dashboard part deploys it too). */
+export const idleApp = (name) => `import express from "express";
 import { App } from "nodal";
 export const app = new App(${JSON.stringify(name)});
 const web = express();
@@ -32,7 +33,7 @@ const total = (pids) => pids.reduce((sum, pid) => sum + (rssKiB(pid) ?? 0), 0);
 async function nodalFifty(log) {
   const sb = new NodalSandbox("fifty-nodal");
   try {
-    sb.write("app.ts", app("fifty"));
+    sb.write("app.ts", idleApp("fifty"));
     const urls = [];
     for (let i = 0; i < APPS; i++) {
       const out = await sb.deploy("app.ts", `app-${i}`);
