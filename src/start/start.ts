@@ -78,6 +78,15 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     rmSync(buildDir, { recursive: true, force: true });
   };
   let health: Server | undefined;
+  // Kubernetes may stop a pod that is still starting: a signal then lets the start finish and
+  // drains at once, rather than killing the engine mid-start.
+  const stopRequested =
+    opts.call === undefined
+      ? new Promise<NodeJS.Signals>((resolve) => {
+          process.once("SIGTERM", () => resolve("SIGTERM"));
+          process.once("SIGINT", () => resolve("SIGINT"));
+        })
+      : undefined;
   try {
     // Live from the start (a slow factory is not a dead pod); ready once every web function it
     // serves has a worker up.
@@ -91,10 +100,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     if (cluster) consumer = cluster.consume(host, manifest, opts.only);
     for (const [fn, url] of Object.entries(act.urls)) host.system(`serving ${fn} at ${url}`, fn);
     host.system(`ready; health on http://${opts.host}:${opts.healthPort}/readyz`);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
+    const signal = await stopRequested!;
     host.system(`${signal} received; draining in-flight work (a second signal forces)`);
     const force = () => void host.engine.stop(0);
     process.once("SIGTERM", force);

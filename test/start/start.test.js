@@ -143,10 +143,9 @@ export const api = app.webApp({}, () => (req, res) => { if (req.url === "/crash"
   assert.ok(records(pod.stdout).some((r) => /exited with code 3/.test(r.line)), pod.stdout);
 });
 
-test("the app port and /livez answer while the web worker starts: a request then waits for it and is answered; /readyz says 503 until then", async (t) => {
-  const box = sandbox(t, {
-    "app.ts": `
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// A web function whose factory writes "factory-started", then waits for a file named "go".
+const gatedApp = `
+import { existsSync, writeFileSync } from "node:fs";
 import { App } from "nodal";
 export const app = new App("gated");
 export const api = app.webApp({}, async () => {
@@ -154,8 +153,10 @@ export const api = app.webApp({}, async () => {
   while (!existsSync("go")) await new Promise((r) => setTimeout(r, 10));
   return (_req: any, res: any) => res.end("up");
 });
-`,
-  });
+`;
+
+test("the app port and /livez answer while the web worker starts: a request then waits for it and is answered; /readyz says 503 until then", async (t) => {
+  const box = sandbox(t, { "app.ts": gatedApp });
   const [port, health] = await freePorts(2);
   box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)]);
   await waitUntil(() => existsSync(`${box.dir}/factory-started`), { what: "the factory to start" });
@@ -171,6 +172,18 @@ export const api = app.webApp({}, async () => {
   const res = await answered;
   assert.equal(res.status, 200);
   assert.equal(res.body, "up");
+});
+
+test("SIGTERM while the pod is still starting: the start finishes, then it drains and exits 0", async (t) => {
+  const box = sandbox(t, { "app.ts": gatedApp });
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)]);
+  await waitUntil(() => existsSync(`${box.dir}/factory-started`), { what: "the factory to start" });
+  pod.signal("SIGTERM");
+  writeFileSync(`${box.dir}/go`, "");
+  assert.equal(await pod.exit(10_000), 0, pod.output);
+  const lines = records(pod.stdout).map((r) => r.line);
+  assert.ok(lines.includes("SIGTERM received; draining in-flight work (a second signal forces)"), pod.stdout);
 });
 
 test("start --help forks no worker: nothing is left running once it has printed", async (t) => {
