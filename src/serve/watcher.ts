@@ -135,8 +135,9 @@ export class Watcher {
   async settled(): Promise<void> {
     for (;;) {
       const left = QUIET_MS - (performance.now() - this.#lastEventAt);
-      if (left <= 0) return;
-      await new Promise((r) => setTimeout(r, left));
+      // A file read empty mid-save is part of the burst until its recheck says what it holds.
+      if (left <= 0 && this.#emptied.size === 0) return;
+      await new Promise((r) => setTimeout(r, Math.max(left, 1)));
     }
   }
 
@@ -153,6 +154,7 @@ export class Watcher {
     const paths = [...this.#pending];
     this.#pending.clear();
     const changed: string[] = [];
+    const settled: string[] = [];
     await Promise.all(
       paths.map(async (p) => {
         const hash = await hashOf(p);
@@ -161,7 +163,7 @@ export class Watcher {
           this.#recheck(p);
           return;
         }
-        this.#emptied.delete(p);
+        settled.push(p);
         if (hash !== this.#hashes.get(p)) {
           this.#hashes.set(p, hash);
           changed.push(p);
@@ -169,6 +171,8 @@ export class Watcher {
       }),
     );
     if (changed.length) this.#onChange(changed.sort());
+    // Only once its change (if any) is reported: `settled()` must not let a swap go first.
+    for (const p of settled) this.#emptied.delete(p);
   }
 
   async close(): Promise<void> {

@@ -72,6 +72,19 @@ test("a save in place read between its truncate and its write is no change; a fi
   assert.deepEqual(w.reports[2], [["b.ts", ""]]);
 });
 
+test("a file read empty mid-save holds settled() until its recheck has reported what it holds", async (t) => {
+  const w = watched(t, { "a.ts": "old-a", "b.ts": "old-b" });
+  await w.watcher.setFiles([w.path("a.ts"), w.path("b.ts")]);
+  // The fault: a.ts is empty when the watcher reads it; its write lands within chokidar's
+  // 50 ms throttle, so only the recheck sees it.
+  writeFileSync(w.path("a.ts"), "");
+  w.write("b.ts", "new-b");
+  await w.until(1, "b.ts reported");
+  w.write("a.ts", "new-a");
+  await w.watcher.settled();
+  assert.deepEqual(w.reports.flat(), [["b.ts", "new-b"], ["a.ts", "new-a"]]);
+});
+
 test("two saves 10 ms apart: the second is seen too, not lost to chokidar's throttle", async (t) => {
   const w = watched(t, { "a.ts": "0" });
   await w.watcher.setFiles([w.path("a.ts")]);
