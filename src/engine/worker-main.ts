@@ -17,6 +17,7 @@ import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 import { isCloneError, Outbox, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
+import { sampleInto } from "../metrics/sample.js";
 
 process.setSourceMapsEnabled(true);
 // Blocking writes to the engine's pipes: a line printed just before process.exit() or a
@@ -186,14 +187,7 @@ function counted(this: ServerResponse): void {
   const n = ++batch.requests;
   if (this.statusCode >= 500) batch.errors++;
   const since = sockets.get(this.req.socket)?.since;
-  if (since !== undefined) {
-    const ms = performance.now() - since;
-    if (batch.durations.length < STATS_SAMPLE) batch.durations.push(ms);
-    else {
-      const slot = Math.floor(Math.random() * n);
-      if (slot < STATS_SAMPLE) batch.durations[slot] = ms;
-    }
-  }
+  if (since !== undefined) sampleInto(batch.durations, n, STATS_SAMPLE, performance.now() - since);
   batchTimer ??= setTimeout(flushStats, STATS_BATCH_MS);
 }
 function flushStats(): void {

@@ -5,6 +5,7 @@
  * counters and the sliding-window quantiles; `snapshot()` reads them back as plain data for
  * the control socket, `prometheus()` renders the text format.
  */
+import { sampleInto } from "./sample.js";
 import type { Counter, Gauge, Registry, Summary } from "prom-client";
 import { promClient } from "./prom.js";
 import { readFileSync } from "node:fs";
@@ -128,12 +129,7 @@ export class AppMetrics {
       let batch = this.#ended.get(fn);
       if (!batch) this.#ended.set(fn, (batch = { counts: { success: 0, failure: 0, timeout: 0 }, durations: [], seen: 0 }));
       batch.counts[outcome]++;
-      const n = ++batch.seen;
-      if (batch.durations.length < CALL_SAMPLE) batch.durations.push(ms);
-      else {
-        const slot = Math.floor(Math.random() * n);
-        if (slot < CALL_SAMPLE) batch.durations[slot] = ms;
-      }
+      sampleInto(batch.durations, ++batch.seen, CALL_SAMPLE, ms);
       if (!this.#flushTimer) {
         this.#flushTimer = setTimeout(() => this.#flush(), CALL_BATCH_MS);
         this.#flushTimer.unref();
