@@ -349,7 +349,9 @@ export class Engine {
     const inspector = prepared?.worker ?? this.#takeSpare();
     const fresh: Worker[] = [inspector];
     try {
-      const manifest = prepared?.manifest ?? (await this.#load(inspector, build, guessEnv));
+      // The guessed environment holds the live version's secret values, which a rotation may
+      // have replaced since: the new manifest names only the new ones, so mask the old too.
+      const manifest = prepared?.manifest ?? (await this.#load(inspector, build, guessEnv, prepared ? [] : (firstWeb?.secretValues ?? [])));
       if (expectName !== undefined && manifest.appName !== expectName) {
         throw new UserError(
           "E_INVALID_STATE",
@@ -449,9 +451,10 @@ export class Engine {
    * Loads a build in a worker, its output held until the version's secrets are known (see
    * `#masks`). A load that takes long (a module awaiting a connection) does not hide its output
    * for long: after `HOLD_MAX_MS` it flows, masked with every secret known here — the live
-   * version's and every stored one's.
+   * version's and every stored one's. `envSecrets`: secret values `env` carries that the
+   * loaded version may no longer declare (they are masked in its output all the same).
    */
-  async #load(worker: Worker, build: BuildOutput, env: Record<string, string>): Promise<AppManifest> {
+  async #load(worker: Worker, build: BuildOutput, env: Record<string, string>, envSecrets: readonly string[] = []): Promise<AppManifest> {
     const mask: { needles: string[]; held?: { stream: Stream; lines: string[]; time: Date }[] } = { needles: this.#secrets, held: [] };
     this.#masks.set(worker, mask);
     const release = (needles: string[]) => {
@@ -463,7 +466,7 @@ export class Engine {
     const timer = setTimeout(() => release(everyKnown()), HOLD_MAX_MS);
     try {
       const manifest = await worker.load(build.file, this.opts.file, this.opts.selector, env);
-      release(secretNeedles(manifest.functions.flatMap((f) => f.secretValues)));
+      release(secretNeedles([...manifest.functions.flatMap((f) => f.secretValues), ...envSecrets]));
       return manifest;
     } catch (error) {
       // The version never said what it declares: mask with every secret this machine stores.
