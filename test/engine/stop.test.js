@@ -1,15 +1,23 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
+import { BIN, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
 const app = (reply) => `
 import express from "express";
+import { existsSync } from "node:fs";
 import { App } from "nodal";
 export const app = new App("halt");
 const web = express();
 web.get("/", (_req, res) => { res.json({ reply: "${reply}" }); });
 web.get("/crash", () => { process.exit(3); });
+// Answers once the file named by ?until exists (the test says when), so a stop waits for it.
+web.get("/held", async (req, res) => {
+  console.log("held request started");
+  while (!existsSync(String(req.query.until))) await new Promise((r) => setTimeout(r, 20));
+  res.json({ held: "done" });
+});
 export const api = app.webApp({}, () => web);
 `;
 
@@ -85,4 +93,28 @@ test("serve: a request, an edit and its reload, then Ctrl-C stops promptly", asy
   const [rec] = JSON.parse((await box.run(["app", "list", "--json"])).stdout);
   assert.equal(rec.state, "stopped");
   await waitUntil(() => pidsWithHome(box.home).length === 0, { timeoutMs: 3000, what: "no process left" });
+});
+
+test("on a terminal, app stop shows a spinner while it waits for a request in flight, then stops", { skip: !existsSync("/usr/bin/script") && "no script(1)" }, async (t) => {
+  const box = sandbox(t, { "app.ts": app("v1") });
+  const { urls } = await deploy(box);
+  const release = join(box.dir, "release");
+  const held = request(`${urls.api}/held?until=${encodeURIComponent(release)}`, { timeoutMs: 30_000 });
+  await waitUntil(async () => (await box.run(["app", "logs", "halt", "--search", "held request started"])).stdout.includes("held request started"), {
+    what: "the held request to start",
+  });
+  // script(1) gives the stop a terminal.
+  const stop = box.spawn(["-qec", `${process.execPath} ${BIN} app stop halt`, "/dev/null"], { bin: "/usr/bin/script" });
+  await stop.waitFor(/Stopping halt: waiting for in-flight requests and calls to finish…/, { timeoutMs: 15_000 });
+  assert.equal(stop.done, false, "the stop waits for the request");
+  writeFileSync(release, "");
+  assert.equal(await stop.exit(15_000), 0, stop.output);
+  assert.match(stop.output, /Stopped app halt/);
+  // The spinner's line is cleared once the stop is over, before the outcome is printed.
+  assert.match(stop.output, /\r\u001b\[2K[^]*Stopped app halt/);
+  const res = await held;
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body), { held: "done" });
+  const [rec] = JSON.parse((await box.run(["app", "list", "--json"])).stdout);
+  assert.equal(rec.state, "stopped");
 });
