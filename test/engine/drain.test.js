@@ -37,7 +37,8 @@ test("a call in flight during a redeploy finishes on its old worker within its f
   const finished = `${started}.done`;
   box.env.STARTED_FILE = started;
   assert.equal((await box.run(["deploy", "app.ts"], { timeoutMs: 60_000 })).code, 0);
-  const result = callFromScript(t, box, 6000);
+  // Longer than the fixed 10 s a retired worker once had: only the function's 30 s timeout lets it finish.
+  const result = callFromScript(t, box, 11_000);
   await waitUntil(() => existsSync(started), { timeoutMs: 20_000, what: "the call to start" });
   box.write({ "app.ts": app("v2") });
   const redeploy = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000 });

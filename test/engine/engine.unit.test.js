@@ -70,7 +70,8 @@ class FakeWorker {
     this.#end(null, "SIGTERM");
   }
   /** A drain ends the worker at once, unless `busy` (a request that never finishes). */
-  async drain() {
+  async drain(graceMs) {
+    this.drainedWithMs = graceMs;
     if (!this.busy) this.#end(0);
     await this.exited;
   }
@@ -158,4 +159,14 @@ test("a second stop with no grace kills the workers the first one is waiting for
   await first;
   assert.equal((await worker.exited).signal, "SIGKILL");
   assert.ok(made.every((w) => !w.alive));
+});
+
+test("a swap lets the old version's web worker drain for its function's timeout, not a fixed grace", async (t) => {
+  const { e } = engine(t);
+  await e.activate(build);
+  const [old] = e.current.web.get("api");
+  await e.activate({ ...build, hash: "h2" });
+  assert.notEqual(e.current.web.get("api")[0], old);
+  await old.exited;
+  assert.equal(old.drainedWithMs, manifest.functions[0].timeoutSec * 1000);
 });
