@@ -170,3 +170,17 @@ test("a swap lets the old version's web worker drain for its function's timeout,
   await old.exited;
   assert.equal(old.drainedWithMs, manifest.functions[0].timeoutSec * 1000);
 });
+
+test("a stop lets each web worker drain for its function's timeout; a cap (--grace) shortens it", async (t) => {
+  const { e } = engine(t);
+  await e.activate(build);
+  const [worker] = e.current.web.get("api");
+  await e.stop();
+  assert.equal(worker.drainedWithMs, manifest.functions[0].timeoutSec * 1000);
+
+  const capped = engine(t).e;
+  await capped.activate(build);
+  const [other] = capped.current.web.get("api");
+  await capped.stop(1500);
+  assert.equal(other.drainedWithMs, 1500);
+});
