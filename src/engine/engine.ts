@@ -278,7 +278,7 @@ export class Engine {
   async prepare(build: BuildOutput): Promise<AppManifest> {
     const worker = this.#takeSpare();
     try {
-      const manifest = await this.#load(worker, build, {});
+      const manifest = await this.#load(worker, build);
       this.#prepared = { hash: build.hash, worker, manifest };
       return manifest;
     } catch (error) {
@@ -349,9 +349,7 @@ export class Engine {
     const inspector = prepared?.worker ?? this.#takeSpare();
     const fresh: Worker[] = [inspector];
     try {
-      // The guessed environment holds the live version's secret values, which a rotation may
-      // have replaced since: the new manifest names only the new ones, so mask the old too.
-      const manifest = prepared?.manifest ?? (await this.#load(inspector, build, guessEnv, prepared ? [] : (firstWeb?.secretValues ?? [])));
+      const manifest = prepared?.manifest ?? (await this.#load(inspector, build, prepared ? undefined : firstWeb));
       if (expectName !== undefined && manifest.appName !== expectName) {
         throw new UserError(
           "E_INVALID_STATE",
@@ -377,7 +375,7 @@ export class Engine {
           } else {
             worker = this.#workerFor(spec);
             fresh.push(worker);
-            await this.#load(worker, build, spec.env);
+            await this.#load(worker, build, spec);
           }
           await worker.start(spec.name);
           web.set(spec.name, [...(web.get(spec.name) ?? []), worker]);
@@ -451,10 +449,15 @@ export class Engine {
    * Loads a build in a worker, its output held until the version's secrets are known (see
    * `#masks`). A load that takes long (a module awaiting a connection) does not hide its output
    * for long: after `HOLD_MAX_MS` it flows, masked with every secret known here — the live
-   * version's and every stored one's. `envSecrets`: secret values `env` carries that the
-   * loaded version may no longer declare (they are masked in its output all the same).
+   * version's and every stored one's.
+   *
+   * `from`: the function whose environment the worker gets (none: an empty one), with its
+   * secrets' values as they were when its version went live. A secret replaced since then (a
+   * restart or scale-up after a rotation without a rollover; a swap's first load, which
+   * guesses the live workers' environment) is named in the fresh manifest with its new value
+   * only, yet the worker runs with the old one: both are masked.
    */
-  async #load(worker: Worker, build: BuildOutput, env: Record<string, string>, envSecrets: readonly string[] = []): Promise<AppManifest> {
+  async #load(worker: Worker, build: BuildOutput, from?: FunctionSpec): Promise<AppManifest> {
     const mask: { needles: string[]; held?: { stream: Stream; lines: string[]; time: Date }[] } = { needles: this.#secrets, held: [] };
     this.#masks.set(worker, mask);
     const release = (needles: string[]) => {
@@ -465,8 +468,8 @@ export class Engine {
     const everyKnown = () => secretNeedles([...this.#secrets, ...storedSecretValues()]);
     const timer = setTimeout(() => release(everyKnown()), HOLD_MAX_MS);
     try {
-      const manifest = await worker.load(build.file, this.opts.file, this.opts.selector, env);
-      release(secretNeedles([...manifest.functions.flatMap((f) => f.secretValues), ...envSecrets]));
+      const manifest = await worker.load(build.file, this.opts.file, this.opts.selector, from?.env ?? {});
+      release(secretNeedles([...manifest.functions.flatMap((f) => f.secretValues), ...(from?.secretValues ?? [])]));
       return manifest;
     } catch (error) {
       // The version never said what it declares: mask with every secret this machine stores.
@@ -520,7 +523,7 @@ export class Engine {
     const version = this.#current!;
     const worker = this.#workerFor(spec);
     try {
-      await this.#load(worker, version.build, spec.env);
+      await this.#load(worker, version.build, spec);
       await worker.start(spec.name);
       void worker.exited.then(() => {
         const memory = worker.memoryExceeded;
@@ -626,7 +629,7 @@ export class Engine {
     this.#scalingUp.set(fn, (this.#scalingUp.get(fn) ?? 0) + 1);
     const worker = this.#workerFor(spec);
     try {
-      await this.#load(worker, version.build, spec.env);
+      await this.#load(worker, version.build, spec);
       await worker.start(fn);
     } catch (error) {
       this.#track(worker.stop(500));
@@ -694,7 +697,7 @@ export class Engine {
       state.health.restarts++;
       const replacement = this.#workerFor(spec);
       try {
-        await this.#load(replacement, version.build, spec.env);
+        await this.#load(replacement, version.build, spec);
         await replacement.start(fn);
       } catch (error) {
         this.#track(replacement.stop(500));
@@ -814,7 +817,7 @@ export class Engine {
     const version = this.#current!;
     const worker = this.#takeSpare();
     try {
-      await this.#load(worker, version.build, {});
+      await this.#load(worker, version.build);
       return await worker.entrypoint(argv);
     } finally {
       await worker.stop(1000);

@@ -77,3 +77,42 @@ test("lines printed before a version is live (module top level, web factory) are
   assert.ok((logs.match(/factory sees \*\*\*/g) ?? []).length >= 4, logs);
   assert.doesNotMatch(logs, /tok-first-5f1c|tok-second-8a2d|tok-third-c4e7/);
 });
+
+const pinned = `
+import { App, Secret } from "nodal";
+export const app = new App("pinned");
+console.log("top level sees " + process.env.PIN_TOKEN);
+export const api = app.webEndpoint({ secrets: [Secret.fromName("pin-keys")] }, async (q) => {
+  if (q.crash) process.exit(3);
+  console.log("handler sees " + process.env.PIN_TOKEN);
+  return { token: process.env.PIN_TOKEN };
+});
+`;
+
+test("after a rotation without a rollover, a restarted worker keeps its version's value, and masks it", async (t) => {
+  const box = sandbox(t, { "app.ts": pinned });
+  assert.equal((await box.run(["secret", "create", "pin-keys", "PIN_TOKEN=pin-old-93b1"])).code, 0);
+  const dep = await box.run(["deploy", "app.ts", "--json"], { timeoutMs: 60_000 });
+  assert.equal(dep.code, 0, dep.stderr);
+  const url = JSON.parse(dep.stdout).urls.api;
+  assert.equal((await box.run(["secret", "create", "pin-keys", "PIN_TOKEN=pin-new-07d4", "--force"])).code, 0);
+  await request(`${url}/?crash=1`).catch(() => {});
+  await waitUntil(
+    async () => {
+      const s = JSON.parse((await box.run(["app", "show", "pinned", "--json"])).stdout);
+      return s.restarts.api === 1 && s.health.api.state === "ready";
+    },
+    { timeoutMs: 20_000, what: "the crashed worker restarted" },
+  );
+  // The version runs with the value it went live with until a rollover.
+  assert.deepEqual(JSON.parse((await request(url)).body), { token: "pin-old-93b1" });
+  const logs = await waitUntil(
+    async () => {
+      const out = (await box.run(["app", "logs", "pinned", "-n", "1000"])).stdout;
+      return (out.match(/handler sees/g) ?? []).length >= 1 && (out.match(/top level sees/g) ?? []).length >= 3 && out;
+    },
+    { what: "the restarted worker's lines" },
+  );
+  assert.doesNotMatch(logs, /pin-old-93b1|pin-new-07d4/);
+  assert.match(logs, /handler sees \*\*\*/);
+});
