@@ -6,7 +6,6 @@
  * secret: what apps tell is their `PublicManifest`, their figures and their masked logs.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { serialize } from "node:v8";
@@ -259,12 +258,9 @@ export class Dashboard {
       appNamed(name);
       const version = input.version === undefined ? [] : [`v${Number(input.version)}`];
       // The CLI's own rollback, under the name's lock, as `nodal app rollback` runs it.
-      const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, [BIN_CJS, "app", "rollback", name, ...version, "--json"], { timeout: 120_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        ),
-      );
-      if (out.code !== 0) return send(res, 200, { ok: false, error: out.stderr.trim() });
+      const { execa } = await import("execa");
+      const out = await execa(process.execPath, [BIN_CJS, "app", "rollback", name, ...version, "--json"], { reject: false, stdin: "ignore", timeout: 120_000 });
+      if (out.failed) return send(res, 200, { ok: false, error: out.stderr.trim() || out.shortMessage });
       const result = JSON.parse(out.stdout) as { version: number };
       return send(res, 200, { ok: true, version: result.version });
     }

@@ -28,6 +28,9 @@ test("in Chromium: the apps page lists the app; a request moves its counters wit
   // The bounds are the product's promise: counters within a second, a printed line within 500 ms.
   assert.equal((await request(`${url}?item=lamp`)).status, 200);
   await page.waitForFunction(() => document.querySelector('[data-testid="calls-api"]').textContent === "1", null, { timeout: 1000 });
+  // How many containers run, and why that many: the reason `app show` gives.
+  await page.waitForFunction(() => /^1 \(\d+\.\d MB\) · stops after 60 s idle$/.test(document.querySelector('[data-testid="containers-api"]').textContent), null, { timeout: 10_000 });
+  assert.match(await text(page, "containers-nightly"), /^\d+( \(\d+\.\d MB\))? · (stops after 60 s idle|starts on the first call)$/);
 
   assert.equal((await request(`${url}?item=desk`)).status, 200);
   await page.waitForFunction(() => document.getElementById("logs").textContent.includes("request for desk"), null, { timeout: 500 });

@@ -55,6 +55,10 @@ test("dashboard security: token, cookie, Host, Origin, Bearer /metrics; no secre
   // The app printed its secret's value: it reaches no API answer (nor the log stream).
   const ok = await request(run, { method: "POST", body: { function: "nightly" }, headers: { ...jar, origin: d.origin } });
   assert.deepEqual(JSON.parse(ok.body).ok, true);
+  // Rollback runs the CLI's own `app rollback`: its user error comes back as the action's error.
+  const rollback = await request(`${d.origin}/api/apps/shop/rollback`, { method: "POST", body: { version: 9 }, headers: { ...jar, origin: d.origin } });
+  assert.equal(rollback.status, 200);
+  assert.deepEqual(JSON.parse(rollback.body), { ok: false, error: 'Error: "shop" has no version v9\nHint: its versions: v1' });
   const answers = [];
   for (const path of ["/", "/apps/shop", "/api/apps", "/api/apps/shop", "/app.js", "/app.css"]) {
     const res = await request(d.origin + path, { headers: jar });

@@ -21,6 +21,12 @@ function h(tag, attrs = {}, ...children) {
 
 const ms = (v) => (v === null || v === undefined ? "–" : `${v < 10 ? v.toFixed(2) : Math.round(v)} ms`);
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+// How many workers a function runs, their memory, and why that many (as `app show` says it).
+const containersText = (c, s, rss) => {
+  const running = c?.running ?? s?.containers.length;
+  if (running === undefined) return "–";
+  return `${running}${running && s ? ` (${mb(rss)})` : ""}${c ? ` · ${c.reason}` : ""}`;
+};
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 
 function stream(url, onData) {
@@ -183,7 +189,7 @@ function appPage(name) {
           h("td", { class: "num" }, ms(s?.p50Ms)),
           h("td", { class: "num" }, ms(s?.p95Ms)),
           h("td", { class: "num" }, s ? s.inFlight : "–"),
-          h("td", { class: "num" }, s ? `${s.containers.length}${s.containers.length ? ` (${mb(rss)})` : ""}` : "–"),
+          h("td", { "data-testid": `containers-${f.name}` }, containersText(f.containers, s, rss)),
         );
       }),
     );
