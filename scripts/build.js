@@ -3,17 +3,19 @@
 //
 // Every process nodal starts (the CLI, a supervisor, each worker) pays for loading its modules,
 // and Node 20's ES module loader costs about a millisecond per file here, before any code runs.
-// So the code is bundled, in two kinds:
+// So the code is bundled, and as CommonJS: Node 20 starts its ES module loader only when
+// something is imported, and that loader costs ~10 ms of start-up on an idle machine (`nodal
+// app list` 68 against 90 ms, with `node -e 0` at 42) and ~2 MB of a long-lived supervisor's
+// memory. (Node 24 starts that loader for every program, before any of ours runs: there the
+// format saves little at start.) The bundles, one self-contained file each:
 //
-// - What runs app code is ES modules: the SDK (what apps import as "nodal") and the worker
-//   that imports the app's bundle. They share code through dist/chunks/ (esbuild's code
-//   splitting: each module is in exactly one file, so the SDK classes the worker checks the
-//   app's exports against are the same objects the app imported).
-// - The processes that never load app code, the CLI and the supervisor, are CommonJS, one file
-//   each: Node 20 starts its ES module loader only when something is imported, and that loader
-//   costs ~10 ms of start-up on an idle machine (`nodal app list` 68 against 90 ms, with
-//   `node -e 0` at 42) and ~2 MB of a long-lived supervisor's memory. (Node 24 starts that
-//   loader for every program, before any of ours runs: there the format saves little at start.)
+// - dist/cli.cjs, the CLI (bin/nodal.cjs), and dist/supervisor/main.cjs, a deployed app's
+//   supervisor: the processes that never load app code.
+// - dist/runtime.cjs: what runs app code, the SDK and the worker process in one file (see
+//   src/runtime.ts), so a worker holds one copy of each SDK class. Apps reach it through
+//   dist/sdk/index.js, a small ES module written below that hands on its exports, or
+//   dist/sdk/index.cjs. A worker starts from dist/engine/worker-main.cjs, which loads it with
+//   its code cache.
 //
 // Small CommonJS packages are bundled too: Node's require() of a package from node_modules
 // (resolving, reading package.json files, wrapping each file) costs 2-3 times what evaluating
@@ -42,21 +44,6 @@ const common = {
   external: Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name)),
   logLevel: "warning",
 };
-
-await build({
-  ...common,
-  format: "esm",
-  entryPoints: [
-    "src/sdk/index.ts", // what apps import as "nodal"
-    "src/engine/worker-main.ts", // forked by the engine
-  ],
-  outbase: "src",
-  outdir: "dist",
-  chunkNames: "chunks/[name]-[hash]",
-  splitting: true,
-  // For the require() calls of bundled CommonJS code, and `lazy(() => require("cron-parser"))`.
-  banner: { js: `import { createRequire as __nodalRequire } from "node:module"; const require = __nodalRequire(import.meta.url);` },
-});
 
 // commander requires node:child_process as it loads, for subcommands run as executables of
 // their own (nodal has none); loading that module costs every command ~3 ms (`app list` 60
@@ -94,6 +81,44 @@ for (const [entry, outfile] of [
     supported: { "dynamic-import": false },
     plugins: [lazyChildProcess],
   });
+}
+
+// What every worker process starts with: it loads dist/runtime.cjs and lends it its import().
+await build({
+  ...common,
+  format: "cjs",
+  entryPoints: ["src/engine/worker-boot.ts"],
+  outfile: "dist/engine/worker-main.cjs",
+  define: { "import.meta.filename": "__filename" },
+});
+// The SDK and the worker (src/runtime.ts). Its import() calls stay: a worker imports the app's
+// build (an ES module) with it. Its local modules are part of the bundle all the same, loaded
+// on first use.
+await build({
+  ...common,
+  format: "cjs",
+  entryPoints: ["src/runtime.ts"],
+  outfile: "dist/runtime.cjs",
+  define: { "import.meta.filename": "__filename" },
+});
+// What apps import as "nodal": the runtime's `sdk`, by name, from an ES module (dist/sdk/index.js)
+// and from CommonJS (dist/sdk/index.cjs). The ES module takes it through index.cjs, whose
+// `module.exports = sdk` names nothing that Node's scan of CommonJS exports would go on to
+// read the 200 KB runtime for.
+{
+  const { writeFileSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  const names = Object.keys(createRequire(import.meta.url)(`${root}dist/runtime.cjs`).sdk).sort();
+  writeFileSync(
+    `${root}dist/sdk/index.cjs`,
+    `"use strict";\n// What apps import as "nodal" (see scripts/build.js).\nconst { sdk } = require("../runtime.cjs");\nmodule.exports = sdk;\n`,
+  );
+  writeFileSync(
+    `${root}dist/sdk/index.js`,
+    `// What apps import as "nodal" (see scripts/build.js).\nimport sdk from "./index.cjs";\n` +
+      names.map((name, i) => `const _${i} = sdk[${JSON.stringify(name)}];\n`).join("") +
+      `export { ${names.map((name, i) => `_${i} as ${name}`).join(", ")} };\n`,
+  );
 }
 
 // The dashboard's front end (plain JavaScript with uPlot for its charts): one script, one
@@ -142,3 +167,10 @@ try {
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
+
+// V8's code cache of the runtime (dist/engine/worker-main.cjs loads it), written once its top
+// level has run: what every worker compiles as it starts.
+execFileSync(process.execPath, ["-e", `require(${JSON.stringify(`${root}bin/require-bundle.cjs`)}).requireBundle(${JSON.stringify(`${root}dist/runtime.cjs`)})`], {
+  env: { ...process.env, NODAL_WRITE_CODE_CACHE: "1" },
+  stdio: "inherit",
+});

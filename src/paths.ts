@@ -1,7 +1,7 @@
 /**
- * Where nodal's own files are. The built code is bundled (entries such as dist/cli.cjs and
- * dist/sdk/index.js, code shared by ES module entries in dist/chunks/), so a URL relative to one module would
- * depend on which file it ended up in; everything is found from the package root instead.
+ * Where nodal's own files are. The built code is bundled (dist/cli.cjs, dist/runtime.cjs and
+ * others), so a URL relative to one module would depend on which file it ended up in;
+ * everything is found from the package root instead.
  */
 import { dirname, join, sep } from "node:path";
 

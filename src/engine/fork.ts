@@ -19,9 +19,9 @@ export interface WorkerProcess {
   listen(listener: (msg: FromWorker) => void): void;
 }
 
-/** Forks `dist/engine/worker-main.js` as every worker is forked. */
+/** Forks `dist/engine/worker-main.cjs` as every worker is forked. */
 export function forkWorkerProcess(opts: { env?: NodeJS.ProcessEnv; cwd?: string; execArgv?: string[] } = {}): WorkerProcess {
-  const child = fork(distFile("engine", "worker-main.js"), [], {
+  const child = fork(distFile("engine", "worker-main.cjs"), [], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     execArgv: opts.execArgv ?? [],

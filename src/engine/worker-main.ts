@@ -8,12 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { describeApp, findApp, type Discovered } from "../loader/discover.js";
+import { importModule } from "./import-module.js";
 import { App, Function_, WebFunction } from "../sdk/app.js";
 import { fromWire, toWire } from "../errors.js";
 import { setRuntime, setServing } from "../sdk/runtime.js";
-// The whole SDK, as app bundles import it: loaded while this worker is a spare, not when a
-// reload is waiting for it.
-import "../sdk/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 import { isCloneError, Outbox, STATS_BATCH_MS, STATS_SAMPLE } from "./protocol.js";
 import { processTree, signalMembers, stillAlive } from "./process-tree.js";
@@ -107,7 +105,7 @@ function cloneError(fn: string, error: unknown): Error {
 
 async function load(msg: Extract<ToWorker, { t: "load" }>): Promise<void> {
   Object.assign(process.env, msg.env);
-  const mod = (await import(pathToFileURL(msg.bundle).href)) as Record<string, unknown>;
+  const mod = await importModule(pathToFileURL(msg.bundle).href);
   found = findApp(mod, msg.file, msg.selector);
   send({ t: "loaded", manifest: describeApp(mod, found) });
 }
@@ -273,7 +271,7 @@ function onMessage(msg: ToWorker, handle?: Socket): void {
       return;
     case "preload":
       // Warm the module cache with the packages the last build imported; failures show up at load.
-      for (const m of msg.modules) import(pathToFileURL(m).href).catch(() => {});
+      for (const m of msg.modules) importModule(pathToFileURL(m).href).catch(() => {});
       return;
     case "load":
       return void load(msg).catch(fail);

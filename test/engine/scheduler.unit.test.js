@@ -151,7 +151,7 @@ test("a failed run is recorded with its message and logs the first frames of its
   s.update(manifest(period("bad", 60)), true);
   const pending = s.fireNow("bad");
   const error = new Error("db down");
-  const worker = fileURLToPath(new URL("../../dist/engine/worker-main.js", import.meta.url));
+  const worker = fileURLToPath(new URL("../../dist/engine/worker-main.cjs", import.meta.url));
   error.stack = [
     "Error: db down",
     ...Array.from({ length: 8 }, (_, i) => `    at step${i} (/srv/app/app.ts:${i + 1}:3)`),
