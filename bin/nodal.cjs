@@ -14,8 +14,9 @@ if (process.env.NODAL_EXTRA_CA_CERTS !== undefined) {
   delete process.env.NODAL_EXTRA_CA_CERTS;
 }
 // `nodal start` (a container's command) forks its first worker now, so that it boots while
-// the CLI loads (see src/engine/prefork.ts).
-if (process.argv[2] === "start") require("../dist/engine/prefork.cjs").preforkForStart(process.argv.slice(3));
+// the CLI loads, and hands it to the command (see src/engine/prefork.ts). Not for its help.
+const forStart = process.argv[2] === "start" && !process.argv.some((a) => a === "--help" || a === "-h");
+const preforked = forStart ? require("../dist/engine/prefork.cjs").preforkWorker() : undefined;
 
 const { requireBundle } = require("./require-bundle.cjs");
 
@@ -50,7 +51,7 @@ function exit(code) {
   for (const stream of opened) stream.write("", () => --pending === 0 && process.exit(code));
 }
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), { preforked }).then(
   (code) => exit(typeof code === "number" ? code : 0),
   (error) => exit(exitCodeFor(error)),
 );

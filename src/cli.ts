@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NODAL_ROOT } from "./paths.js";
 import { commands, groups } from "./commands/index.js";
+import type { CliContext } from "./commands/define.js";
 import { UsageError, UserError } from "./errors.js";
 import { codeFrame } from "./ui/code-frame.js";
 import { style } from "./ui/output.js";
@@ -12,7 +13,7 @@ export { setOutput } from "./ui/stdio.js";
 
 const pkg = JSON.parse(readFileSync(join(NODAL_ROOT, "package.json"), "utf8")) as { version: string };
 
-function program(): Command {
+function program(context: CliContext): Command {
   const root = new Command("nodal")
     .description("Modal's serverless workflow on your own machine, for TypeScript")
     .version(pkg.version)
@@ -45,7 +46,7 @@ function program(): Command {
     if (spec.options) cmd = spec.options(cmd);
     cmd.action(async (...params: unknown[]) => {
       const c = params.at(-1) as Command;
-      lastExit = (await spec.run(c.args, c.opts(), c)) ?? 0;
+      lastExit = (await spec.run(c.args, c.opts(), c, context)) ?? 0;
     });
   }
   return root;
@@ -54,10 +55,10 @@ function program(): Command {
 let lastExit = 0;
 
 /** Runs the CLI; resolves to the exit code, throws on errors (see `exitCodeFor`). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], context: CliContext = {}): Promise<number> {
   lastExit = 0;
   try {
-    await program().parseAsync(argv, { from: "user" });
+    await program(context).parseAsync(argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;

@@ -1,4 +1,11 @@
 import type { Command } from "commander";
+import type { WorkerProcess } from "../engine/fork.js";
+
+/** What the process running the CLI hands to `main` besides its arguments. */
+export interface CliContext {
+  /** `nodal start`'s first worker, forked by bin/nodal.cjs before the CLI loaded (see engine/prefork.ts). */
+  preforked?: WorkerProcess;
+}
 
 /** A CLI command declared as data; `src/cli.ts` registers the list. */
 export interface CommandSpec {
@@ -10,7 +17,7 @@ export interface CommandSpec {
   /** Adds options; heavy modules are imported inside `run`, not here. */
   options?: (cmd: Command) => Command;
   /** Returns the exit code (default 0); throws `UserError` for anything the user can fix. */
-  run: (args: string[], opts: Record<string, any>, cmd: Command) => Promise<number | void>;
+  run: (args: string[], opts: Record<string, any>, cmd: Command, context: CliContext) => Promise<number | void>;
 }
 
 export function defineCommand(spec: CommandSpec): CommandSpec {

@@ -14,7 +14,7 @@ export default defineCommand({
       .option("--call <function>", "run this function once (with its retries and timeout), print its result, exit")
       .option("--input <json>", "with --call: the function's argument, as JSON")
       .option("--cluster <url>", "calls between pods through Redis at this redis://HOST:PORT URL (default: $NODAL_CLUSTER)"),
-  async run([file], opts) {
+  async run([file], opts, _cmd, { preforked }) {
     const { parseTarget } = await import("../loader/target.js");
     const { start } = await import("../start/start.js");
     const only = typeof opts.only === "string" ? opts.only.split(",").map((s: string) => s.trim()).filter(Boolean) : undefined;
@@ -28,6 +28,7 @@ export default defineCommand({
       input: opts.input !== undefined ? parseInput(opts.input) : undefined,
       hasInput: opts.input !== undefined,
       ...(cluster ? { cluster } : {}),
+      ...(preforked ? { preforked } : {}),
     });
   },
 });

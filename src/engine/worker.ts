@@ -64,15 +64,19 @@ export class Worker {
   #memoryExceeded: MemoryExceeded | undefined;
   #watch: MemoryWatch | undefined;
   #outbox: Outbox<ToWorker>;
+  /** Environment an adopted process was forked without, given to it with each build it loads. */
+  #lateEnv: Record<string, string> = {};
 
   /**
    * `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts).
-   * `process`: one forked already (by `prefork`), with no limit; default a new one.
+   * `process`: one forked already (by `prefork`), with no limit; default a new one. Its `env`
+   * is then what it was forked without: the worker sets it as it loads a build.
    */
   constructor(opts: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: LineHandler; memoryMiB?: number; process?: WorkerProcess } = {}) {
     this.id = `w${nextId++}`;
     this.#onLine = opts.onLine;
     this.memoryMiB = opts.process ? undefined : opts.memoryMiB;
+    if (opts.process && opts.env) this.#lateEnv = Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined));
     const proc =
       opts.process ??
       forkWorkerProcess({
@@ -179,7 +183,7 @@ export class Worker {
   async load(bundle: string, file: string, selector: string | undefined, env: Record<string, string>): Promise<AppManifest> {
     await this.booted;
     const loaded = this.#expect<{ manifest: AppManifest }>("loaded");
-    this.send({ t: "load", bundle, file, env, ...(selector ? { selector } : {}) });
+    this.send({ t: "load", bundle, file, env: { ...this.#lateEnv, ...env }, ...(selector ? { selector } : {}) });
     return (await loaded).manifest;
   }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { AppHost } from "../engine/host.js";
 import { Worker } from "../engine/worker.js";
-import { containerEnv, takePreforked } from "../engine/prefork.js";
+import { containerEnv, type WorkerProcess } from "../engine/prefork.js";
 import { Builder, PORTABLE_MARK, type BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
@@ -28,6 +28,8 @@ export interface StartOptions {
   hasInput: boolean;
   /** `--cluster redis://HOST:PORT` (or NODAL_CLUSTER): calls between pods go through Redis. */
   cluster?: string;
+  /** The first worker, forked before the CLI loaded (see engine/prefork.ts). */
+  preforked?: WorkerProcess;
 }
 
 /**
@@ -39,13 +41,14 @@ export interface StartOptions {
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
   // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
-  // reaches the same Redis. (bin/nodal.cjs did the same before its prefork.)
-  containerEnv(opts.cluster);
+  // reaches the same Redis.
+  const env = containerEnv(opts.cluster);
+  Object.assign(process.env, env);
   const cluster = opts.cluster !== undefined ? await joinCluster(opts.cluster, opts.only) : undefined;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
   // pays one Node start-up on its critical path, not two in a row. bin/nodal.cjs forked it
-  // before the CLI even loaded.
-  const first = new Worker({ process: takePreforked() });
+  // before the CLI even loaded, without `env`.
+  const first = new Worker(opts.preforked ? { process: opts.preforked, env } : {});
   const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
   const builder = new Builder(target.path, buildDir);
   const sink = new NdjsonSink();
