@@ -6,7 +6,7 @@
 //      each counted once (what the pod costs the machine, as its container's memory counts
 //      it), and the sum of their RSS (which counts the pages Node's processes share twice).
 // Targets (issue #13): start ≤ bare + 50 ms; resident memory ≤ bare + 30 MB.
-import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NODAL_BIN, ROOT, freePort, fmtMs, now, sleep, startTool, tempProject } from "./lib.js";
 import { distinctResidentKiB, fmtMiB, loadavg, median, nodalApp, pidsWithEnv, plainServer, rssKiB, waitForBody } from "./sandboxes.js";
@@ -57,14 +57,41 @@ async function podProject(project) {
   }
 }
 
+/**
+ * `nodal` as it would be without its start-up trick for pods (bin/nodal.cjs forks nodal start's
+ * first worker before the CLI loads): copies of bin/nodal and bin/nodal.cjs beside them, the
+ * prefork turned off. Returns the path of the copy of bin/nodal and a function removing both.
+ */
+function withoutPrefork() {
+  const bin = join(ROOT, "bin");
+  const cjs = readFileSync(join(bin, "nodal.cjs"), "utf8");
+  const off = cjs.replace(/^const forStart = .*$/m, "const forStart = false;");
+  const sh = readFileSync(join(bin, "nodal"), "utf8");
+  const entry = sh.replace('"$dir/nodal.cjs"', '"$dir/.nodal-no-prefork.cjs"');
+  if (off === cjs || entry === sh) throw new Error("bench pod: bin/nodal.cjs no longer has the prefork line this part turns off");
+  writeFileSync(join(bin, ".nodal-no-prefork.cjs"), off);
+  writeFileSync(join(bin, ".nodal-no-prefork"), entry);
+  chmodSync(join(bin, ".nodal-no-prefork"), 0o755);
+  return {
+    path: join(bin, ".nodal-no-prefork"),
+    remove: () => {
+      rmSync(join(bin, ".nodal-no-prefork.cjs"), { force: true });
+      rmSync(join(bin, ".nodal-no-prefork"), { force: true });
+    },
+  };
+}
+
 export async function run(opts) {
   const runs = opts.runs ?? 7;
   const project = tempProject("pod");
   const tools = {
     snapshot: { args: ["start", "app.mjs"], results: [] },
     source: { args: ["start", "app.ts"], results: [] },
+    noPrefork: { args: ["start", "app.mjs"], bin: null, results: [] },
     bare: { args: null, results: [] },
   };
+  const copy = withoutPrefork();
+  tools.noPrefork.bin = copy.path;
   try {
     await podProject(project);
     for (let i = 0; i < runs; i++) {
@@ -76,12 +103,13 @@ export async function run(opts) {
         const port = await freePort();
         const health = await freePort();
         const tool = tools[name];
-        const [cmd, args] = tool.args ? [NODAL_BIN, [...tool.args, "--port", String(port), "--health-port", String(health)]] : [process.execPath, ["server.js"]];
+        const [cmd, args] = tool.args ? [tool.bin ?? NODAL_BIN, [...tool.args, "--port", String(port), "--health-port", String(health)]] : [process.execPath, ["server.js"]];
         tool.results.push(await measure(project, cmd, args, port, sample));
       }
       opts.log?.(`pod: run ${i + 1}/${runs}: ${names.map((n) => `${n} ${fmtMs(tools[n].results.at(-1).ms)} ms`).join(", ")}`);
     }
   } finally {
+    copy.remove();
     await project.remove();
   }
   const nodal = tools.snapshot.results;
@@ -104,6 +132,7 @@ export async function run(opts) {
       ["idle, RSS summed over processes (MiB)", fmtMiB(rss(nodal)), fmtMiB(rss(tools.source.results)), fmtMiB(rss(bare)), `+${rssDelta.toFixed(1)}`, "(counts shared pages per process)"],
     ],
     notes: [
+      `Start-up trick — nodal start's first worker forked before the CLI loads (bin/nodal.cjs hands it to the command): ${fmtMs(ms(tools.noPrefork.results) - ms(nodal))} ms saved (spawn → first 200 of the snapshot ${fmtMs(ms(nodal))} ms with it, ${fmtMs(ms(tools.noPrefork.results))} ms without; medians, interleaved with the rows above). Measured: a copy of bin/nodal.cjs with the prefork turned off, run the same way.`,
       `${runs} interleaved runs each (order rotating); RSS sampled ${IDLE_MS / 1000} s after the first 200, on the first and last runs. A pod runs \`nodal start app.mjs\` on the portable snapshot \`nodal export kubernetes\` writes (no esbuild at start); nodal start runs the engine and one web worker, two Node processes where bare is one.`,
       `Memory: "pages held, each once" counts every physical page the pod's processes have resident once (from /proc/PID/pagemap, as root): what the pod costs the machine, and what its container's memory accounting sees. Summed RSS counts the pages two Node processes share (Node's code and libraries) twice; it is shown for comparison.`,
       `load average during the run: ${loadavg()}`,
