@@ -83,24 +83,17 @@ for (const [entry, outfile] of [
   });
 }
 
-// What every worker process starts with: it loads dist/runtime.cjs and lends it its import().
-await build({
-  ...common,
-  format: "cjs",
-  entryPoints: ["src/engine/worker-boot.ts"],
-  outfile: "dist/engine/worker-main.cjs",
-  define: { "import.meta.filename": "__filename" },
-});
-// The SDK and the worker (src/runtime.ts). Its import() calls stay: a worker imports the app's
-// build (an ES module) with it. Its local modules are part of the bundle all the same, loaded
-// on first use.
-await build({
-  ...common,
-  format: "cjs",
-  entryPoints: ["src/runtime.ts"],
-  outfile: "dist/runtime.cjs",
-  define: { "import.meta.filename": "__filename" },
-});
+// What runs app code. Their import() calls stay: a worker imports the app's build (an ES
+// module) with one. (The runtime's local modules are part of its bundle all the same, loaded on
+// first use.)
+for (const [entry, outfile] of [
+  // The SDK and the worker (src/runtime.ts).
+  ["src/runtime.ts", "dist/runtime.cjs"],
+  // What every worker process starts with: it loads dist/runtime.cjs and lends it its import().
+  ["src/engine/worker-boot.ts", "dist/engine/worker-main.cjs"],
+]) {
+  await build({ ...common, format: "cjs", entryPoints: [entry], outfile, define: { "import.meta.filename": "__filename" } });
+}
 // What apps import as "nodal": the runtime's `sdk`, by name, from an ES module (dist/sdk/index.js)
 // and from CommonJS (dist/sdk/index.cjs). The ES module takes it through index.cjs, whose
 // `module.exports = sdk` names nothing that Node's scan of CommonJS exports would go on to
