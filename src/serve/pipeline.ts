@@ -23,8 +23,15 @@ export interface Stages {
   };
   /** Kills every worker now, waiting for nothing (a forced stop). */
   kill(): void;
-  /** Where the session's lines go: lifecycle lines (errors to stderr) and the URL list. */
-  print: { line(message: string, error?: boolean): void; urls(urls: Record<string, string>, functionCount: number): void };
+  /**
+   * Where the session's lines go: lifecycle lines (errors to stderr), the URL list, and a line
+   * that says what a stop waits for (a spinner on a terminal) until the returned function ends it.
+   */
+  print: {
+    line(message: string, error?: boolean): void;
+    urls(urls: Record<string, string>, functionCount: number): void;
+    waiting(text: string): () => void;
+  };
 }
 
 /** How a session ended. */
@@ -37,6 +44,8 @@ export interface Ending {
 
 /** At most how long a graceful stop lets work in flight finish (`app stop --grace` may say less). */
 const STOP_GRACE_MS = 3000;
+/** A stop with nothing in flight is over sooner than this; past it, the stop says what it waits for. */
+const STOP_QUIET_MS = 300;
 
 type State = "idle" | "building" | "swapping" | "stopping";
 
@@ -73,6 +82,10 @@ export class ServePipeline {
   #since = 0;
   #superseded = false;
   #signal: NodeJS.Signals | undefined;
+  /** Shows the waiting line once a stop has taken STOP_QUIET_MS. */
+  #waitTimer: NodeJS.Timeout | undefined;
+  /** Ends the waiting line, once it shows. */
+  #endWaiting: (() => void) | undefined;
   #forced = false;
   #queue: Promise<void> = Promise.resolve();
   #end!: (ending: Ending) => void;
@@ -151,12 +164,14 @@ export class ServePipeline {
         if (this.#state !== "stopping") return this.#stop(event.signal, Math.min(event.capMs ?? Infinity, STOP_GRACE_MS));
         if (event.signal && !this.#forced) {
           this.#forced = true;
+          this.#stopWaiting();
           this.#stages.kill();
           this.#stages.print.line(`${event.signal} received while stopping; workers killed`);
           this.#end({ code: exitCode(event.signal), forced: true });
         }
         return;
       case "stopped":
+        this.#stopWaiting();
         if (!this.#forced) this.#end({ code: exitCode(this.#signal), forced: false });
         return;
       default:
@@ -196,6 +211,10 @@ export class ServePipeline {
     this.#state = "stopping";
     this.#signal = signal;
     this.#stages.print.line(`${signal ? `${signal} received` : "stop requested"}; stopping${signal ? " (press Ctrl-C again to force)" : ""}`);
+    this.#waitTimer = setTimeout(() => {
+      this.#endWaiting = this.#stages.print.waiting("stopping: waiting for in-flight requests and calls to finish…");
+    }, STOP_QUIET_MS);
+    this.#waitTimer.unref();
     const { watcher, host } = this.#stages;
     void (async () => {
       await watcher.close();
@@ -203,6 +222,12 @@ export class ServePipeline {
     })()
       .catch((error: Error) => this.#stages.print.line(`${style("red", "stop failed")}: ${error.message}`, true))
       .finally(() => this.dispatch({ type: "stopped" }));
+  }
+
+  #stopWaiting(): void {
+    clearTimeout(this.#waitTimer);
+    this.#endWaiting?.();
+    this.#endWaiting = undefined;
   }
 
   /**

@@ -9,6 +9,8 @@ import type { Target } from "../loader/target.js";
 import { newAppId, saveApp } from "../registry/apps.js";
 import { homeDir } from "../registry/home.js";
 import { lifecycle, style } from "../ui/output.js";
+import { progress } from "../ui/progress.js";
+import { stderr } from "../ui/stdio.js";
 import { killChildren } from "./force.js";
 import { ServePipeline } from "./pipeline.js";
 import { printRecord, printUrls } from "./print.js";
@@ -35,12 +37,18 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
   const id = newAppId();
   const buildDir = homeDir("builds", id);
   const builder = new Builder(target.path, buildDir);
+  // While a stop's spinner shows, a line the app prints clears the spinner's line first; the
+  // spinner draws itself again under it.
+  let spinning = false;
   const host = new AppHost({
     kind: "ephemeral",
     schedules: opts.schedules,
     file: target.file,
     path: target.path,
-    echo: printRecord,
+    echo: (record) => {
+      if (spinning) stderr.write("\r\u001b[2K");
+      printRecord(record);
+    },
     engine: {
       file: target.file,
       ...(target.selector ? { selector: target.selector } : {}),
@@ -70,7 +78,19 @@ export async function serve(target: Target, opts: ServeOptions): Promise<number>
 
   const current = host.engine.current!;
   const watcher = new Watcher((files) => pipeline.dispatch({ type: "changed", files }), { dir: dirname(builder.entry), names: PACKAGE_FILES });
-  const print = { line: (message: string, error?: boolean) => lifecycle(message, error ? process.stderr : process.stdout), urls: printUrls };
+  const print = {
+    line: (message: string, error?: boolean) => lifecycle(message, error ? process.stderr : process.stdout),
+    urls: printUrls,
+    waiting: (text: string) => {
+      const spinner = progress();
+      spinner.step(text);
+      spinning = true;
+      return () => {
+        spinning = false;
+        spinner.done();
+      };
+    },
+  };
   const pipeline = new ServePipeline({ watcher, builder, host, kill: () => killChildren(), print }, current);
   await watcher.setFiles(current.build.inputs);
   // Listening before "ready" is printed: whoever reads that line may signal at once. Every

@@ -56,7 +56,15 @@ function fakeStages() {
       engine: { urls: { api: "http://127.0.0.1:8000" } },
     },
     kill: () => void s.killed++,
-    print: { line: (message, error = false) => s.lines.push(error ? `stderr: ${message}` : message), urls: (urls) => s.urls.push(urls) },
+    waiting: [],
+    print: {
+      line: (message, error = false) => s.lines.push(error ? `stderr: ${message}` : message),
+      urls: (urls) => s.urls.push(urls),
+      waiting: (text) => {
+        s.waiting.push(`shown: ${text}`);
+        return () => s.waiting.push("ended");
+      },
+    },
   };
   return s;
 }
@@ -193,6 +201,35 @@ test("a stop closes the watcher and stops the host with a grace period; changes 
   assert.deepEqual(await p.ended, { code: 143, forced: false });
   assert.equal(s.killed, 0);
   assert.deepEqual(s.lines, ["SIGTERM received; stopping (press Ctrl-C again to force)"]);
+});
+
+test("a stop that waits for work in flight says so once it has taken 300 ms, until it is over or forced", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const quick = started();
+  quick.p.dispatch({ type: "stop", signal: "SIGINT" });
+  await drained();
+  t.mock.timers.tick(299);
+  quick.s.stops[0].resolve();
+  assert.deepEqual(await quick.p.ended, { code: 130, forced: false });
+  t.mock.timers.tick(1000);
+  assert.deepEqual(quick.s.waiting, [], "a stop over within 300 ms shows nothing");
+
+  const slow = started();
+  slow.p.dispatch({ type: "stop", signal: "SIGINT" });
+  await drained();
+  t.mock.timers.tick(300);
+  assert.deepEqual(slow.s.waiting, ["shown: stopping: waiting for in-flight requests and calls to finish…"]);
+  slow.s.stops[0].resolve();
+  assert.deepEqual(await slow.p.ended, { code: 130, forced: false });
+  assert.deepEqual(slow.s.waiting.slice(1), ["ended"]);
+
+  const forced = started();
+  forced.p.dispatch({ type: "stop", signal: "SIGINT" });
+  await drained();
+  t.mock.timers.tick(300);
+  forced.p.dispatch({ type: "stop", signal: "SIGINT" });
+  assert.deepEqual(await forced.p.ended, { code: 130, forced: true });
+  assert.deepEqual(forced.s.waiting.slice(1), ["ended"], "the forced stop ends the waiting line before it prints");
 });
 
 test("a second signal while stopping kills the workers and ends now; what finishes later is dropped", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { test } from "node:test";
-import { pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
+import { BIN, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
 
 // A request that never ends, from a handler that also started a child process: a graceful
 // stop would wait for the request (grace, then SIGKILL); a second Ctrl-C must not.
@@ -61,4 +61,20 @@ test("`nodal app stop` then SIGINT: the signal forces the stop the request began
   await hung;
   await stopping.exit(15_000);
   await waitUntil(() => pidsWithHome(box.home).length === 0, { timeoutMs: 3000, what: "no process left" });
+});
+
+test("on a terminal, a serve stop that waits for a request in flight shows a spinner, cleared when it is over", { skip: !existsSync("/usr/bin/script") && "no script(1)" }, async (t) => {
+  const box = sandbox(t, { "app.ts": hangingApp });
+  // script(1) gives serve a terminal.
+  const proc = box.spawn(["-qec", `${process.execPath} ${BIN} serve app.ts`, "/dev/null"], { bin: "/usr/bin/script" });
+  await proc.waitFor(/ready in \d+ ms/);
+  const url = proc.output.match(/api\s+(http:\/\/\S+)/)[1];
+  const hung = request(`${url}/hang`, { timeoutMs: 30_000 }).catch((error) => error.message);
+  await proc.waitFor(/hang started/);
+  const stop = await box.run(["app", "stop", "hang"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  // The request never ends: the stop waits out serve's grace, with the spinner up meanwhile.
+  assert.match(proc.output, /stop requested; stopping[^]*stopping: waiting for in-flight requests and calls to finish…[^]*\r\u001b\[2K[^]*stopped/);
+  assert.equal(await proc.exit(10_000), 0);
+  assert.match(await hung, /socket hang up|ECONNRESET/);
 });
