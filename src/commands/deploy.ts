@@ -3,7 +3,7 @@ import { defineCommand } from "./define.js";
 
 /** A tag is one line of at most 100 characters. */
 function parseTag(value: string): string {
-  if (value.length === 0 || value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new InvalidArgumentError("a tag is 1 to 100 characters on one line.");
+  if (value.length === 0 || value.length > 100 || /[\x00-\x1f\x7f]/.test(value)) throw new InvalidArgumentError("A tag is 1 to 100 characters on one line.");
   return value;
 }
 

@@ -5,14 +5,14 @@ import { parseTime } from "../logs/time.js";
 /** commander argument parser for a TCP port. */
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("a port is an integer from 1 to 65535.");
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("A port is an integer from 1 to 65535.");
   return n;
 }
 
 /** commander argument parser for a non-negative integer. */
 export function parseCount(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer.");
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("Expected a non-negative integer.");
   return n;
 }
 
@@ -28,6 +28,6 @@ export function parseInput(text: string): unknown {
 /** commander argument parser for a time: `30m`, `2h`, `1d`, `45s` (ago) or ISO-8601. */
 export function parseTimeArg(value: string): Date {
   const d = parseTime(value);
-  if (!d) throw new InvalidArgumentError("use 30m, 2h, 1d or an ISO-8601 time like 2026-01-31T12:00:00Z.");
+  if (!d) throw new InvalidArgumentError("Use 30m, 2h, 1d or an ISO-8601 time like 2026-01-31T12:00:00Z.");
   return d;
 }

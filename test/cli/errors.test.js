@@ -84,7 +84,7 @@ test("an unknown command or option is a usage error: exit 2", async (t) => {
   assert.match(res.stderr, /unknown command 'frobnicate'/);
   const res2 = await box.run(["serve", "app.ts", "--port", "99999"]);
   assert.equal(res2.code, 2);
-  assert.match(res2.stderr, /a port is an integer from 1 to 65535/);
+  assert.match(res2.stderr, /A port is an integer from 1 to 65535/);
   const res3 = await box.run(["serve"]);
   assert.equal(res3.code, 2);
   assert.match(res3.stderr, /missing required argument 'file'/);

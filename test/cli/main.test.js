@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { inProcess, withoutTimes } from "./in-process.js";
 
@@ -86,4 +87,47 @@ test("secret create then secret list show key names, never values", async (t) =>
   assert.equal(json.code, 0);
   for (const out of [created.stdout, list.stdout, json.stdout]) assert.doesNotMatch(out, /sk-live-123|hunter2/);
   assert.deepEqual(JSON.parse(json.stdout).map((s) => [s.name, s.keys]), [["api-keys", ["KEY", "OTHER"]]]);
+});
+
+test("--version prints the package's version and nothing else", async (t) => {
+  const { nodal } = inProcess(t);
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  assert.deepEqual(await nodal(["--version"]), { code: 0, stdout: `${version}\n`, stderr: "" });
+});
+
+test("bad option values are usage errors: exit 2, the option, what it takes, the pointer to --help", async (t) => {
+  const { nodal } = inProcess(t);
+  const usage = (line) => ({ code: 2, stdout: "", stderr: `${line}\n(run \`nodal --help\` for usage)\n` });
+  assert.deepEqual(await nodal(["start", "app.ts", "--port", "abc"]), usage("error: option '--port <port>' argument 'abc' is invalid. A port is an integer from 1 to 65535."));
+  assert.deepEqual(
+    await nodal(["app", "logs", "nosuch", "--source", "bogus"]),
+    usage("error: option '--source <stream>' argument 'bogus' is invalid. Allowed choices are stdout, stderr, system."),
+  );
+  assert.deepEqual(
+    await nodal(["app", "logs", "nosuch", "--since", "yesterday-ish"]),
+    usage("error: option '--since <time>' argument 'yesterday-ish' is invalid. Use 30m, 2h, 1d or an ISO-8601 time like 2026-01-31T12:00:00Z."),
+  );
+  assert.deepEqual(await nodal(["app", "run", "nodouble"]), usage('error: expected NAME::FUNCTION, got "nodouble" (e.g. `nodal app run my-app::square --input 3`)'));
+});
+
+test("what does not exist is the user's error: exit 1, an Error line and a Hint saying what to do, nothing stored", async (t) => {
+  const { nodal } = inProcess(t);
+  const user = (error, hint) => ({ code: 1, stdout: "", stderr: `Error: ${error}\n${hint ? `Hint: ${hint}\n` : ""}` });
+  const noFile = user("app file missing.ts does not exist", "check the path, or scaffold an app with `nodal init rest-api`");
+  assert.deepEqual(await nodal(["deploy", "missing.ts"]), noFile);
+  assert.deepEqual(await nodal(["run", "missing.ts"]), noFile);
+  const noApp = user('no app named "nosuch"', "deploy one with `nodal deploy app.ts`");
+  assert.deepEqual(await nodal(["app", "stop", "nosuch"]), noApp);
+  assert.deepEqual(await nodal(["app", "run", "nosuch::fn"]), noApp);
+  assert.deepEqual(await nodal(["app", "history", "nosuch"]), user('no deployed app named "nosuch"', "`nodal app list` shows the apps; `nodal deploy FILE` creates versions"));
+  assert.deepEqual(await nodal(["app", "rollback", "nosuch", "1"]), user('no deployed app named "nosuch"', "`nodal app list` shows the apps"));
+  assert.deepEqual(await nodal(["volume", "get", "nosuch", "x"]), user('volume "nosuch" does not exist', "create it with `nodal volume create nosuch`, or see `nodal volume list`"));
+  assert.deepEqual(await nodal(["secret", "delete", "nosuch"]), user('secret "nosuch" does not exist', "see the stored secrets with `nodal secret list`"));
+  assert.deepEqual(await nodal(["volume", "create", ".."]), user('invalid volume name "..": use 1 to 64 characters from a-z, A-Z, 0-9, ".", "_" and "-", not only dots'));
+  assert.deepEqual(await nodal(["secret", "create", "s", "NOEQUALS"]), user("argument 1 after the secret name is not KEY=VALUE", "write KEY=VALUE, e.g. `nodal secret create s API_KEY=…`"));
+  assert.deepEqual(await nodal(["secret", "create", "s", "1KEY=v"]), user('invalid key "1KEY" on the command line: use letters, digits and "_", not starting with a digit', "e.g. API_KEY=…"));
+  // None of them wrote anything: no app, volume or secret.
+  assert.deepEqual(await nodal(["app", "list", "--json"]), { code: 0, stdout: "[]\n", stderr: "" });
+  assert.equal((await nodal(["volume", "list"])).stdout, "No volumes yet. Create one with `nodal volume create NAME`.\n");
+  assert.deepEqual(JSON.parse((await nodal(["secret", "list", "--json"])).stdout), []);
 });

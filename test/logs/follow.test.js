@@ -83,7 +83,7 @@ test("app logs: bad --source, --since and --until are usage errors; an unknown -
   const { urls } = await deploy(box);
   const cases = [
     [["--source", "stdin"], /argument 'stdin' is invalid\. Allowed choices are stdout, stderr, system\./],
-    [["--since", "yesterday-ish"], /option '--since <time>' argument 'yesterday-ish' is invalid\. use 30m, 2h, 1d or an ISO-8601 time/],
+    [["--since", "yesterday-ish"], /option '--since <time>' argument 'yesterday-ish' is invalid\. Use 30m, 2h, 1d or an ISO-8601 time/],
     [["--until", "soon"], /option '--until <time>' argument 'soon' is invalid/],
   ];
   for (const [args, re] of cases) {

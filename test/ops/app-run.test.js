@@ -137,5 +137,5 @@ test("deploy --tag keeps the tag with the version: a Tag column in app history, 
   assert.match(table[2], /^v1\s+\S+ \S+\s+\S+app\.ts\s+release-1$/);
   const bad = await box.run(["deploy", "app.ts", "--tag", ""]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /a tag is 1 to 100 characters on one line/);
+  assert.match(bad.stderr, /A tag is 1 to 100 characters on one line/);
 });
