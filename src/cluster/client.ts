@@ -157,9 +157,8 @@ export class ClusterClient {
     }
   }
 
-  /** One call of `fn` of `app`, by whichever replica takes it; `ttlMs` bounds the wait. */
-  async call(app: string, fn: string, args: unknown[], ttlMs?: number): Promise<unknown> {
-    const id = newCallId(app, fn);
+  /** One call of `fn` of `app`, by whichever replica takes it; `ttlMs` bounds the wait. `id`: the call's, when its caller has one. */
+  async call(app: string, fn: string, args: unknown[], ttlMs?: number, id = newCallId(app, fn)): Promise<unknown> {
     const result = this.#wait(id, fn, ttlMs);
     try {
       await this.#add(app, fn, args, id);

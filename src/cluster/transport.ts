@@ -2,6 +2,7 @@ import type { CallTransport } from "../engine/engine.js";
 import type { FunctionSpec } from "../loader/manifest.js";
 import { retryDelaySec } from "../engine/function-pool.js";
 import type { ClusterClient } from "./client.js";
+import { newCallId } from "./keys.js";
 import { LOCK_MS, STALLED_CHECK_MS } from "./consumer.js";
 
 /**
@@ -22,8 +23,12 @@ export class RedisTransport implements CallTransport {
     return this.#local !== undefined && !this.#local.has(fn);
   }
 
-  call(app: string, spec: FunctionSpec, args: unknown[]): Promise<unknown> {
-    return this.#client.call(app, spec.name, args, callDeadlineMs(spec));
+  newCallId(app: string, fn: string): string {
+    return newCallId(app, fn);
+  }
+
+  call(app: string, spec: FunctionSpec, args: unknown[], opts: { callId: string }): Promise<unknown> {
+    return this.#client.call(app, spec.name, args, callDeadlineMs(spec), opts.callId);
   }
 }
 

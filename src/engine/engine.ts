@@ -79,7 +79,9 @@ export interface EngineOptions {
 export interface CallTransport {
   /** True when `fn`'s calls go through this transport (it gets no local pool). */
   handles(fn: string): boolean;
-  call(app: string, spec: FunctionSpec, args: unknown[], opts: CallOptions): Promise<unknown>;
+  /** An id for a call of `fn`: the engine records the call under it, and passes it to `call`. */
+  newCallId(app: string, fn: string): string;
+  call(app: string, spec: FunctionSpec, args: unknown[], opts: CallOptions & { callId: string }): Promise<unknown>;
 }
 
 /** One loaded build: its manifest and the workers serving its web functions. */
@@ -740,12 +742,16 @@ export class Engine {
    */
   async call(fn: string, args: unknown[], opts: CallOptions & { callId?: string } = {}): Promise<unknown> {
     const { callId, ...rest } = opts;
-    if (!this.#pools.has(fn) && !this.#elsewhere(fn)) return this.#call(fn, args, rest);
-    const record = this.calls.begin(fn, callId);
+    const elsewhere = this.#elsewhere(fn);
+    if (!this.#pools.has(fn) && !elsewhere) return this.#call(fn, args, rest);
+    // A call through the transport is recorded under the id it travels with, as the pod that
+    // runs it records it.
+    const id = callId ?? (elsewhere ? this.opts.calls!.newCallId(this.#current!.manifest.appName, fn) : undefined);
+    const record = this.calls.begin(fn, id);
     const counted = this.metrics.callStarted(fn);
     const started = monotonicMs();
     try {
-      const value = await this.#call(fn, args, rest);
+      const value = await this.#call(fn, args, elsewhere ? { ...rest, callId: id } : rest);
       record.ok();
       counted("success", monotonicMs() - started);
       return value;
@@ -784,9 +790,12 @@ export class Engine {
    * A call cut off by a redeploy (it outlived its function's timeout on the retired version) is
    * logged and, per the function's `retries`, attempted again on the new version.
    */
-  async #call(fn: string, args: unknown[], opts: CallOptions): Promise<unknown> {
+  async #call(fn: string, args: unknown[], opts: CallOptions & { callId?: string }): Promise<unknown> {
     const elsewhere = this.#elsewhere(fn);
-    if (elsewhere) return this.opts.calls!.call(this.#current!.manifest.appName, elsewhere, args, opts);
+    if (elsewhere) {
+      const appName = this.#current!.manifest.appName;
+      return this.opts.calls!.call(appName, elsewhere, args, { ...opts, callId: opts.callId ?? this.opts.calls!.newCallId(appName, fn) });
+    }
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {

@@ -56,10 +56,12 @@ class FakeWorker {
 
 test("calls of a function the transport handles go to it with the app and the spec; it gets no local worker", async (t) => {
   const sent = [];
+  let ids = 0;
   const calls = {
     handles: (fn) => fn === "remote_fn",
-    call: async (app, s, args) => {
-      sent.push([app, s.name, s.timeoutSec, args]);
+    newCallId: (app, fn) => `${app}.${fn}.${++ids}`,
+    call: async (app, s, args, opts) => {
+      sent.push([app, s.name, s.timeoutSec, args, opts.callId]);
       return "from elsewhere";
     },
   };
@@ -70,7 +72,12 @@ test("calls of a function the transport handles go to it with the app and the sp
   await waitUntil(() => e.workers.length === 1, { what: "the local function's warm worker" });
   assert.deepEqual(e.workers.map((w) => w.function), ["local_fn"]);
   assert.equal(await e.call("remote_fn", [3, { a: 1 }]), "from elsewhere");
-  assert.deepEqual(sent, [["seam", "remote_fn", 300, [3, { a: 1 }]]]);
+  assert.deepEqual(sent, [["seam", "remote_fn", 300, [3, { a: 1 }], "seam.remote_fn.1"]]);
+  // The caller records the call under the id it travels with (the replica records it under the same).
+  assert.deepEqual(
+    e.calls.list("remote_fn").map((c) => [c.id, c.outcome]),
+    [["seam.remote_fn.1", "success"]],
+  );
   // An unknown function is still the app's error, not the transport's.
   await assert.rejects(e.call("nope", []), (err) => err.code === "E_NOT_FOUND" && err.hint === "its functions: remote_fn, local_fn");
   assert.equal(sent.length, 1);
