@@ -36,7 +36,8 @@ for (const name of ["stdout", "stderr"]) {
       if (!opened.includes(stream)) {
         opened.push(stream);
         stream.on("error", (error) => {
-          if (error.code === "EPIPE") process.exit(0);
+          // The reader has gone: EPIPE from a pipe, ECONNRESET from a socket (see src/ui/stdio.ts).
+          if (error.code === "EPIPE" || error.code === "ECONNRESET") process.exit(0);
           throw error;
         });
       }

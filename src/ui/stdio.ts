@@ -14,6 +14,15 @@ export interface TextOut {
   readonly isTTY?: boolean;
 }
 
+/**
+ * Whether a write failed because the reader of our output has gone: EPIPE from a pipe, and
+ * ECONNRESET from a socket (what a parent process's "pipe" often is) closed with data unread.
+ */
+export function readerGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "EPIPE" || code === "ECONNRESET";
+}
+
 /** The reader of our output has gone (`nodal app logs | head`): the bin entry ends quietly. */
 export class OutputClosedError extends Error {
   override name = "OutputClosedError";
@@ -80,9 +89,8 @@ class FdOut implements TextOut {
       try {
         done += writeSync(this.#fd, bytes, done);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EPIPE") throw new OutputClosedError(this.#fd);
-        if (code !== "EAGAIN") throw error;
+        if (readerGone(error)) throw new OutputClosedError(this.#fd);
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
         // A descriptor left non-blocking by whoever opened it answers EAGAIN once the pipe is
         // full. Waiting here would block (or spin) the event loop until the reader catches up;
         // Node's stream queues the rest and writes it as the pipe drains, and bin/nodal.cjs

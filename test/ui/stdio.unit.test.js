@@ -53,3 +53,12 @@ process.exitCode = 7;`,
   assert.equal(c.stderr, "OutputClosedError EPIPE true\n");
   assert.equal(c.code, 7, "the library did not end the process itself");
 });
+
+test("a reader gone is EPIPE from a pipe or ECONNRESET from a socket closed with data unread; nothing else", async () => {
+  const { readerGone } = await import("../../dist/modules/ui/stdio.js");
+  const err = (code) => Object.assign(new Error(code), { code });
+  assert.equal(readerGone(err("EPIPE")), true);
+  assert.equal(readerGone(err("ECONNRESET")), true);
+  for (const code of ["EAGAIN", "EBADF", "ENOSPC", undefined]) assert.equal(readerGone(err(code)), false, String(code));
+  assert.equal(readerGone(undefined), false);
+});

@@ -1,4 +1,5 @@
 import { defineCommand } from "../define.js";
+import { readerGone } from "../../ui/stdio.js";
 
 export default defineCommand({
   path: ["volume", "get"],
@@ -69,7 +70,7 @@ function toStdout(rs: NodeJS.ReadableStream & { destroy(): void }): Promise<void
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       rs.destroy();
-      if (error.code === "EPIPE") resolve();
+      if (readerGone(error)) resolve();
       else reject(error);
     };
     process.stdout.once("error", onError);
