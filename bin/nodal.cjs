@@ -21,6 +21,10 @@ const preforked = forStart ? require("../dist/engine/prefork.cjs").preforkWorker
 const { requireBundle } = require("./require-bundle.cjs");
 
 const { main, exitCodeFor } = requireBundle(join(__dirname, "..", "dist", "cli.cjs")).exports;
+// NODAL_WRITE_CODE_CACHE=1 (the build, and an exported image's Dockerfile for its own Node)
+// writes the code caches of both bundles as this command exits: the CLI's and the runtime's,
+// which workers load (a cache from another Node's V8 is rejected, and costs the compile).
+if (process.env.NODAL_WRITE_CODE_CACHE) requireBundle(join(__dirname, "..", "dist", "runtime.cjs"));
 
 // Node builds process.stdout and process.stderr on first use, and most commands never use them
 // (dist/ui/stdio writes with write(2)). Those that are built are flushed before the exit and

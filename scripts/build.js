@@ -149,8 +149,9 @@ await build({
   banner: { js: `import { createRequire as __nodalRequire } from "node:module"; const require = __nodalRequire(import.meta.url);` },
 });
 
-// V8's code cache of the CLI bundle (bin/nodal.cjs loads it), written after a command ran, so
-// it holds the functions every command compiles (commander's, the registry's) besides the top level.
+// V8's code caches of the CLI bundle and the runtime (bin/nodal.cjs and every worker load them),
+// written after a command ran, so the CLI's holds the functions every command compiles
+// (commander's, the registry's) besides the top level; the runtime's holds its top level.
 const home = mkdtempSync(join(tmpdir(), "nodal-build-"));
 try {
   execFileSync(process.execPath, [`${root}bin/nodal.cjs`, "app", "list"], {
@@ -160,10 +161,3 @@ try {
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
-
-// V8's code cache of the runtime (dist/engine/worker-main.cjs loads it), written once its top
-// level has run: what every worker compiles as it starts.
-execFileSync(process.execPath, ["-e", `require(${JSON.stringify(`${root}bin/require-bundle.cjs`)}).requireBundle(${JSON.stringify(`${root}dist/runtime.cjs`)})`], {
-  env: { ...process.env, NODAL_WRITE_CODE_CACHE: "1" },
-  stdio: "inherit",
-});

@@ -69,6 +69,9 @@ ENV NODE_ENV=production NODAL_VOLUMES_DIR=${VOLUMES_DIR}
 WORKDIR /app
 COPY package.json package-lock.json ${tarball} ./
 RUN npm ci --omit=dev --no-audit --no-fund
+# V8's code caches of nodal's bundles, written by this image's Node: the ones in the package are
+# from the Node that packed it, which another V8 rejects (a pod's start would compile them).
+RUN NODAL_WRITE_CODE_CACHE=1 node_modules/.bin/nodal --version
 COPY app.mjs ./
 # Volumes no PersistentVolumeClaim is mounted for are made here, by the non-root user.
 RUN mkdir -p ${VOLUMES_DIR} && chown node:node ${VOLUMES_DIR}

@@ -2,7 +2,7 @@
 // does (`npm ci --omit=dev`, from the registry and the packed nodal), its entrypoint serves the
 // app and runs a schedule's --call. What `docker build` and a cluster would do, minus the image.
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -26,6 +26,18 @@ async function installedContext(t, box, template) {
   assert.deepEqual(install.slice(0, 3), ["npm", "ci", "--omit=dev"]);
   const ci = await execa(install[0], install.slice(1), { cwd: image, timeout: NPM_CI_TIMEOUT_MS, reject: false, stdin: "ignore" });
   assert.equal(ci.exitCode, 0, `${ci.stdout}\n${ci.stderr}`);
+  // The code caches, written for the image's Node: those packed in are removed first, so what
+  // is there afterwards is the step's.
+  const caches = ["cli.cjs.cache", "runtime.cjs.cache"].map((f) => join(image, "node_modules", "nodal", "dist", f));
+  for (const f of caches) rmSync(f, { force: true });
+  const [, cacheBin, cacheArgs] = /^RUN NODAL_WRITE_CODE_CACHE=1 (\S+) (.*)$/m.exec(dockerfile) ?? [];
+  assert.ok(cacheBin, "the Dockerfile writes nodal's code caches");
+  const cached = await execa(join(image, cacheBin), cacheArgs.split(" "), { cwd: image, env: { NODAL_WRITE_CODE_CACHE: "1" }, reject: false, stdin: "ignore" });
+  assert.equal(cached.exitCode, 0, cached.stderr);
+  for (const f of caches) assert.ok(existsSync(f), `${f} written`);
+  const nodal = join(image, "node_modules", "nodal");
+  const load = await execa(process.execPath, ["-e", `console.log(require("./bin/require-bundle.cjs").requireBundle(require("node:path").resolve("dist/runtime.cjs")).rejected)`], { cwd: nodal, reject: false });
+  assert.equal(load.stdout.trim(), "false", `the runtime's cache is accepted by this Node (${load.stderr})`);
   const json = (instruction) => JSON.parse(new RegExp(`^${instruction} (\\[.*\\])$`, "m").exec(dockerfile)[1]);
   const docs = parseAllDocuments(readFileSync(join(out, "manifests.yaml"), "utf8")).map((d) => d.toJS());
   return { image, entrypoint: json("ENTRYPOINT"), cmd: json("CMD"), docs };
