@@ -1,5 +1,5 @@
 import type { Server } from "node:net";
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../lazy.js";
 import { appendFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
@@ -361,7 +361,7 @@ export class AppHost {
 /** The values of every secret a version declares, hashed: equal when no secret changed. */
 function secretsFingerprint(manifest: AppManifest): string {
   const values = manifest.functions.map((f) => [f.name, f.secretNames, Object.entries(f.env).sort()]);
-  return createHash("sha256").update(JSON.stringify(values)).digest("hex");
+  return nodeCrypto().createHash("sha256").update(JSON.stringify(values)).digest("hex");
 }
 
 export function describeEvent(event: EngineEvent): string {
