@@ -746,12 +746,13 @@ export class Engine {
     if (!this.#pools.has(fn) && !elsewhere) return this.#call(fn, args, rest);
     // A call through the transport is recorded under the id it travels with, as the pod that
     // runs it records it.
-    const id = callId ?? (elsewhere ? this.opts.calls!.newCallId(this.#current!.manifest.appName, fn) : undefined);
-    const record = this.calls.begin(fn, id);
+    const app = this.#current!.manifest.appName;
+    const sent = elsewhere && { spec: elsewhere, callId: callId ?? this.opts.calls!.newCallId(app, fn) };
+    const record = this.calls.begin(fn, sent ? sent.callId : callId);
     const counted = this.metrics.callStarted(fn);
     const started = monotonicMs();
     try {
-      const value = await this.#call(fn, args, elsewhere ? { ...rest, callId: id } : rest);
+      const value = await (sent ? this.opts.calls!.call(app, sent.spec, args, { ...rest, callId: sent.callId }) : this.#call(fn, args, rest));
       record.ok();
       counted("success", monotonicMs() - started);
       return value;
@@ -787,15 +788,11 @@ export class Engine {
   }
 
   /**
-   * A call cut off by a redeploy (it outlived its function's timeout on the retired version) is
-   * logged and, per the function's `retries`, attempted again on the new version.
+   * A call in this engine's pool of `fn`. A call cut off by a redeploy (it outlived its
+   * function's timeout on the retired version) is logged and, per the function's `retries`,
+   * attempted again on the new version.
    */
-  async #call(fn: string, args: unknown[], opts: CallOptions & { callId?: string }): Promise<unknown> {
-    const elsewhere = this.#elsewhere(fn);
-    if (elsewhere) {
-      const appName = this.#current!.manifest.appName;
-      return this.opts.calls!.call(appName, elsewhere, args, { ...opts, callId: opts.callId ?? this.opts.calls!.newCallId(appName, fn) });
-    }
+  async #call(fn: string, args: unknown[], opts: CallOptions): Promise<unknown> {
     for (let firstAttempt = opts.firstAttempt ?? 0; ; ) {
       const pool = this.#pools.get(fn);
       if (!pool) {

@@ -8,13 +8,3 @@
  * engine goes).
  */
 export { forkWorkerProcess as preforkWorker } from "./fork.js";
-export type { WorkerProcess } from "./fork.js";
-
-/**
- * What `nodal start` sets in its environment, and its workers': secrets come from the
- * environment, and `--cluster URL` is where SDK calls in app code go. A worker forked before
- * the arguments were read gets it as it loads the app.
- */
-export function containerEnv(cluster: string | undefined): Record<string, string> {
-  return { NODAL_SECRETS_SOURCE: "env", ...(cluster !== undefined ? { NODAL_CLUSTER: cluster } : {}) };
-}

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { AppHost } from "../engine/host.js";
 import { Worker } from "../engine/worker.js";
-import { containerEnv, type WorkerProcess } from "../engine/prefork.js";
+import type { WorkerProcess } from "../engine/fork.js";
 import { Builder, PORTABLE_MARK, type BuildOutput } from "../loader/build.js";
 import type { AppManifest } from "../loader/manifest.js";
 import type { Target } from "../loader/target.js";
@@ -30,6 +30,15 @@ export interface StartOptions {
   cluster?: string;
   /** The first worker, forked before the CLI loaded (see engine/prefork.ts). */
   preforked?: WorkerProcess;
+}
+
+/**
+ * What `nodal start` sets in its environment, and its workers': secrets come from the
+ * environment, and `--cluster URL` is where SDK calls in app code go. The worker forked before
+ * the arguments were read (engine/prefork.ts) gets it as it loads the app.
+ */
+function containerEnv(cluster: string | undefined): Record<string, string> {
+  return { NODAL_SECRETS_SOURCE: "env", ...(cluster !== undefined ? { NODAL_CLUSTER: cluster } : {}) };
 }
 
 /**
