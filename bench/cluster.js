@@ -1,15 +1,20 @@
 // Part `cluster`: `.remote()` over Redis (cluster mode) with two replicas on loopback, next to
 // a bare BullMQ producer and two bare BullMQ consumer processes on the same Redis (no nodal),
-// and next to the local transport (the same call to a local worker pool, no Redis).
+// and next to the local transport (the same call to a local worker pool, no Redis). Then the
+// consuming side alone: one replica, and one bare consumer, each draining a queue filled
+// beforehand, with the CPU each spends per call.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NODAL_BIN, defer, fmtMs, freePort, get, percentile, sleep, startTool, tempProject } from "./lib.js";
+import { NODAL_BIN, ROOT, defer, fmtMs, freePort, get, percentile, sleep, startTool, tempProject } from "./lib.js";
 
 const CALLS = 1000; // sequential round trips
-const BURST = 5000; // calls for the rate
+// Calls for the rate: about 5 s of calls at this machine's rate. A burst of 5,000 (about a
+// second) moved by ±8 % from one round to the next with a single GC or scheduling hiccup.
+const BURST = Number(process.env.BURST ?? 20_000);
 const IN_FLIGHT = 64;
+const DRAINED = Number(process.env.DRAINED ?? 30_000); // calls queued for the drain
 
 const app = `import { App } from "nodal";
 export const app = new App("bench-cluster");
@@ -32,7 +37,7 @@ export const bench = app.function({}, async () => {
 // The same round trip with nothing but BullMQ: add a job, wait for it with the library's own
 // QueueEvents idiom (job.waitUntilFinished); two consumer processes, like the two replicas.
 const bareConsumer = `import { Worker } from "bullmq";
-const w = new Worker("echo", async (job) => job.data.x, { connection: { host: "127.0.0.1", port: Number(process.argv[2]), maxRetriesPerRequest: null }, prefix: "bare", concurrency: ${IN_FLIGHT} });
+const w = new Worker("echo", async (job) => job.data.x, { connection: { host: "127.0.0.1", port: Number(process.argv[2]), maxRetriesPerRequest: null }, prefix: process.argv[3] ?? "bare", concurrency: ${IN_FLIGHT} });
 w.on("ready", () => console.log("READY"));
 `;
 const bareProducer = `import { Queue, QueueEvents } from "bullmq";
@@ -71,7 +76,7 @@ async function startRedis(log) {
     await sleep(50);
   }
   log(`cluster: redis-server on ${port}`);
-  return { port, url: `redis://127.0.0.1:${port}`, stop };
+  return { port, pid: child.pid, url: `redis://127.0.0.1:${port}`, stop };
 }
 
 async function waitReady(tool, port, what) {
@@ -124,6 +129,83 @@ async function bareRun(dir, redis, tools) {
   }
 }
 
+/** CPU time (ms) a process has used, from /proc (user + system). */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1].split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid and its children (a replica's engine and its worker). */
+function treeCpuMs(pid) {
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "latin1").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {}
+  return cpuMs(pid) + kids.reduce((sum, k) => sum + cpuMs(k), 0);
+}
+
+/**
+ * The consuming side alone: `DRAINED` calls are queued first (nodal's by its own client, as a
+ * caller pod queues them; bare's by BullMQ's Queue), then one consumer drains them. Timed from
+ * the 1,000th call done to the last: calls/s, and CPU per call of the consumer's processes and
+ * of Redis.
+ */
+async function drainRun(kind, dir, redis, tools) {
+  const { Queue } = await import(join(ROOT, "node_modules", "bullmq", "dist", "cjs", "index.js"));
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  const prefix = kind === "bare" ? "drain-bare" : "nodal:bench-cluster";
+  const queue = new Queue("echo", { connection, prefix });
+  // The cluster rounds' calls stay completed in nodal's queue (results are kept): counted from empty.
+  await queue.obliterate({ force: true });
+  try {
+    if (kind === "bare") {
+      const opts = { removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } };
+      for (let i = 0; i < DRAINED; i += 1000) await queue.addBulk(Array.from({ length: 1000 }, (_, k) => ({ name: "echo", data: { x: i + k }, opts })));
+    } else {
+      const { ClusterClient } = await import(join(ROOT, "dist", "modules", "cluster", "client.js"));
+      const client = new ClusterClient(redis.url);
+      try {
+        for (let i = 0; i < DRAINED; i += 1000) await Promise.all(Array.from({ length: 1000 }, (_, k) => client.spawn("bench-cluster", "echo", [i + k])));
+      } finally {
+        await client.close();
+      }
+    }
+    const consumer =
+      kind === "bare"
+        ? startTool(process.execPath, ["consumer.mjs", String(redis.port), "drain-bare"], { cwd: dir })
+        : startTool(NODAL_BIN, ["start", "app.ts", "--only", "echo", "--cluster", redis.url, "--health-port", String(await freePort())], { cwd: dir });
+    tools.push(consumer);
+    try {
+      const deadline = Date.now() + 300_000;
+      let from;
+      for (;;) {
+        const done = await queue.getCompletedCount();
+        if (!from && done >= 1000) from = { t: performance.now(), done, cpu: treeCpuMs(consumer.child.pid), redis: cpuMs(redis.pid) };
+        if (done >= DRAINED) {
+          const calls = done - from.done;
+          const ms = performance.now() - from.t;
+          return {
+            rate: (calls * 1000) / ms,
+            cpuUs: ((treeCpuMs(consumer.child.pid) - from.cpu) * 1000) / calls,
+            redisUs: ((cpuMs(redis.pid) - from.redis) * 1000) / calls,
+          };
+        }
+        if (consumer.exited || Date.now() > deadline) throw new Error(`drain (${kind}) did not finish: ${consumer.output}`);
+        await sleep(20);
+      }
+    } finally {
+      await consumer.stop();
+    }
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+}
+
 /** nodal: two replicas of echo, and a pod whose function calls it. */
 async function clusterRun(dir, redis, tools) {
   const replicas = [];
@@ -165,6 +247,15 @@ export async function run(opts) {
       clusters.push(await clusterRun(project.dir, redis, tools));
     }
     const ratios = clusters.map((c, i) => c.rate / bares[i].rate);
+
+    const drains = { bare: [], nodal: [] };
+    for (let r = 1; r <= runs; r++) {
+      for (const kind of ["bare", "nodal"]) {
+        log(`cluster: run ${r}/${runs}, draining ${DRAINED.toLocaleString("en")} queued calls with one ${kind === "bare" ? "bare consumer" : "replica"}`);
+        drains[kind].push(await drainRun(kind, project.dir, redis, tools));
+      }
+    }
+    const drain = { bare: medianRun(drains.bare), nodal: medianRun(drains.nodal) };
     const bare = medianRun(bares);
     const cluster = medianRun(clusters);
 
@@ -179,6 +270,7 @@ export async function run(opts) {
       ],
       notes: [
         `Loopback, one redis-server (7.0, no persistence). ${CALLS} sequential calls after 200 warm-up calls, then ${BURST.toLocaleString("en")} calls with ${IN_FLIGHT} in flight. nodal's calls are made by a function's worker in a \`nodal start --only bench --call bench\` pod: worker → its engine → Redis → a replica's engine → its worker, and back. The bare run is the library alone: a producer process and two consumer processes, the consumer's processor returning its input.`,
+        `The consuming side alone, draining ${DRAINED.toLocaleString("en")} calls queued beforehand (median of ${runs}): one nodal replica (its engine and its worker) ${Math.round(drain.nodal.rate).toLocaleString("en")} calls/s, ${drain.nodal.cpuUs.toFixed(1)} µs of CPU per call (Redis ${drain.nodal.redisUs.toFixed(1)}); one bare consumer ${Math.round(drain.bare.rate).toLocaleString("en")} calls/s, ${drain.bare.cpuUs.toFixed(1)} µs (Redis ${drain.bare.redisUs.toFixed(1)}). The difference is what a replica adds to each call: the hop to the worker process that runs the function, and the engine's part (its timeout, the decoding of arguments and result).`,
         `Cluster mode and bare BullMQ: the median of ${runs} rounds, each running the bare library then nodal on the same Redis. Cluster mode against the bare library, taken within each round: median ${median(ratios).toFixed(2)}× its calls/s (per round: ${ratios.map((x) => x.toFixed(2)).join(", ")}; target ≥ 0.8×); p50 ${fmtMs(cluster.p50)} ms (target ≤ 3 ms).`,
       ],
     };

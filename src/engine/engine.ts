@@ -73,6 +73,12 @@ export interface EngineOptions {
    * queue that other pods consume). Default: every function runs in a local pool.
    */
   calls?: CallTransport;
+  /**
+   * Keeps the call log and the call and request metrics (default), which `app calls`, `app
+   * show` and the dashboard read through the control socket. A container (`nodal start`) has
+   * no control socket: nothing would ever read them, so it keeps neither.
+   */
+  recordCalls?: boolean;
 }
 
 /** The call seam: a function's calls run in the engine's local pool, or through a transport. */
@@ -253,7 +259,7 @@ export class Engine {
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
-    if (msg.t === "stats") return this.metrics.webBatch(worker.fn ?? "?", msg);
+    if (msg.t === "stats") return this.opts.recordCalls === false ? undefined : this.metrics.webBatch(worker.fn ?? "?", msg);
     if (msg.t === "remote" || msg.t === "spawn") {
       const answer = (reply: Extract<ToWorker, { t: "remote-result" }>) =>
         worker.post(reply, (error) => worker.post({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }, () => {}));
@@ -748,11 +754,13 @@ export class Engine {
     // runs it records it.
     const app = this.#current!.manifest.appName;
     const sent = elsewhere && { spec: elsewhere, callId: callId ?? this.opts.calls!.newCallId(app, fn) };
+    const run = () => (sent ? this.opts.calls!.call(app, sent.spec, args, { ...rest, callId: sent.callId }) : this.#call(fn, args, rest));
+    if (this.opts.recordCalls === false) return run();
     const record = this.calls.begin(fn, sent ? sent.callId : callId);
     const counted = this.metrics.callStarted(fn);
     const started = monotonicMs();
     try {
-      const value = await (sent ? this.opts.calls!.call(app, sent.spec, args, { ...rest, callId: sent.callId }) : this.#call(fn, args, rest));
+      const value = await run();
       record.ok();
       counted("success", monotonicMs() - started);
       return value;

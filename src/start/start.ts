@@ -80,6 +80,8 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
       scaleToZero: true,
       adoptSpares: [first],
       ...(cluster ? { calls: cluster.transport } : {}),
+      // No control socket reads a pod's call log or metrics: a call costs no bookkeeping.
+      recordCalls: false,
     },
   });
   let consumer: { close(graceMs: number): Promise<void> } | undefined;

@@ -82,3 +82,25 @@ test("calls of a function the transport handles go to it with the app and the sp
   await assert.rejects(e.call("nope", []), (err) => err.code === "E_NOT_FOUND" && err.hint === "its functions: remote_fn, local_fn");
   assert.equal(sent.length, 1);
 });
+
+test("a container's engine (recordCalls: false) runs calls but keeps no call log or metrics; by default both are kept", async (t) => {
+  const calls = { handles: (fn) => fn === "remote_fn", newCallId: (app, fn) => `${app}.${fn}.x`, call: async () => "from elsewhere" };
+  const make = (recordCalls) => {
+    const e = new Engine({ file: "app.ts", host: "127.0.0.1", basePort: 0, serveWeb: false, spares: 0, onLog: () => {}, newWorker: () => new FakeWorker(), calls, recordCalls });
+    t.after(() => e.stop(0));
+    return e;
+  };
+  const stats = async (e) => (await e.metrics.snapshot([{ name: "remote_fn", kind: "function" }], [], {}, {})).functions[0];
+  const pod = make(false);
+  await pod.activate(build);
+  assert.equal(await pod.call("remote_fn", [1]), "from elsewhere");
+  await assert.rejects(pod.call("nope", []), (err) => err.code === "E_NOT_FOUND");
+  assert.deepEqual(pod.calls.list(), []);
+  assert.equal((await stats(pod)).calls, 0);
+
+  const kept = make(undefined);
+  await kept.activate(build);
+  assert.equal(await kept.call("remote_fn", [1]), "from elsewhere");
+  assert.deepEqual(kept.calls.list().map((c) => [c.id, c.outcome]), [["seam.remote_fn.x", "success"]]);
+  assert.equal((await stats(kept)).calls, 1);
+});
