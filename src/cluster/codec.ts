@@ -1,12 +1,16 @@
 import { deserialize, serialize } from "node:v8";
 import { fromWire, toWire, type WireError } from "../errors.js";
 import { isCloneError } from "../engine/protocol.js";
+import { NOT_PLAIN, decodePlain, encodePlain } from "./plain-values.js";
 
 /**
  * Values cross pods as they cross processes: structured clone (v8's serializer), carried as
- * base64 in the job's JSON.
+ * base64 in the job's JSON. Plain values are written and read in the same format without V8's
+ * serializer objects (see plain-values.ts), which cost more than the encoding itself.
  */
 export function encodeValue(value: unknown, what: string): string {
+  const plain = encodePlain(value);
+  if (plain !== undefined) return plain;
   try {
     return serialize(value).toString("base64");
   } catch (error) {
@@ -16,7 +20,9 @@ export function encodeValue(value: unknown, what: string): string {
 }
 
 export function decodeValue(text: string): unknown {
-  return deserialize(Buffer.from(text, "base64"));
+  const bytes = Buffer.from(text, "base64");
+  const plain = decodePlain(bytes);
+  return plain === NOT_PLAIN ? deserialize(bytes) : plain;
 }
 
 /**
