@@ -155,7 +155,7 @@ function treeCpuMs(pid) {
  * of Redis.
  */
 async function drainRun(kind, dir, redis, tools) {
-  const { Queue } = await import(join(ROOT, "node_modules", "bullmq", "dist", "cjs", "index.js"));
+  const { Queue } = await import("bullmq");
   const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
   const prefix = kind === "bare" ? "drain-bare" : "nodal:bench-cluster";
   const queue = new Queue("echo", { connection, prefix });

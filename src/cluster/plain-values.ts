@@ -7,10 +7,10 @@
  * every cross-pod call.
  *
  * The format is V8's own, so `v8.deserialize` reads what this writes (a pod of another nodal
- * version, too), and this reads what `v8.serialize` writes. Anything else (dates, maps, typed arrays, a shared or cyclic
- * reference, a hole in an array, a property on an array, a key that is an array index or
- * `__proto__`, a string with a character past U+00FF) is left to V8: `encodePlain` answers
- * undefined, `decodePlain` answers `NOT_PLAIN`.
+ * version, too), and this reads what `v8.serialize` writes. Anything else (dates, maps, typed
+ * arrays, a shared or cyclic reference, a hole in an array, a property on an array, a key that
+ * is an array index or `__proto__`, a string with a character past U+00FF, a proxy) is left to
+ * V8: `encodePlain` answers undefined, `decodePlain` answers `NOT_PLAIN`.
  */
 
 import { isProxy } from "node:util/types";
@@ -117,8 +117,8 @@ function write(w: Writer, v: unknown, seen: Set<object>, depth: number): boolean
         return true;
       }
       // Each object once: V8 writes a reference back to one seen before, which this does not.
-      if (depth >= MAX_DEPTH || seen.has(v) || isProxy(v)) return false; // V8 refuses a proxy
-
+      // A proxy V8 refuses, and says so.
+      if (depth >= MAX_DEPTH || seen.has(v) || isProxy(v)) return false;
       seen.add(v);
       const proto = Object.getPrototypeOf(v) as unknown;
       if (proto === Array.prototype) return writeArray(w, v as unknown[], seen, depth);
@@ -176,11 +176,12 @@ class Reader {
 
   /** The next tag, past V8's alignment padding. */
   tag(): number {
-    let t = this.byte();
-    while (t === Tag.Padding) t = this.byte();
+    const t = this.peekTag();
+    this.pos++;
     return t;
   }
 
+  /** The next tag, left to be read; the padding before it is skipped. */
   peekTag(): number {
     let p = this.pos;
     while (p < this.buf.length && this.buf[p] === Tag.Padding) p++;
