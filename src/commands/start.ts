@@ -13,6 +13,7 @@ export default defineCommand({
       .option("--health-port <port>", "port of /livez and /readyz", parsePort, 8081)
       .option("--call <function>", "run this function once (with its retries and timeout), print its result, exit")
       .option("--input <json>", "with --call: the function's argument, as JSON")
+      .option("--check", "load the app as a pod would, check the functions named, and exit (an image's build step)")
       .option("--cluster <url>", "calls between pods through Redis at this redis://HOST:PORT URL (default: $NODAL_CLUSTER)"),
   async run([file], opts, _cmd, { preforked }) {
     const { parseTarget } = await import("../loader/target.js");
@@ -28,6 +29,7 @@ export default defineCommand({
       input: opts.input !== undefined ? parseInput(opts.input) : undefined,
       hasInput: opts.input !== undefined,
       ...(cluster ? { cluster } : {}),
+      ...(opts.check ? { check: true } : {}),
       ...(preforked ? { preforked } : {}),
     });
   },

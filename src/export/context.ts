@@ -30,6 +30,9 @@ export interface ContextOutput {
 /** The official Node image of a supported line, slim. */
 export const BASE_IMAGE = "node:24-slim";
 
+/** Where the image keeps Node's compile cache of the app's code (written by its build's `--check`). */
+export const COMPILE_CACHE_DIR = "/app/.cache/node-compile";
+
 export async function writeContext(dir: string, input: ContextInput): Promise<ContextOutput> {
   const { execa } = await import("execa");
   const warnings: string[] = [];
@@ -73,6 +76,12 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # from the Node that packed it, which another V8 rejects (a pod's start would compile them).
 RUN NODAL_WRITE_CODE_CACHE=1 node_modules/.bin/nodal --version
 COPY app.mjs ./
+# The app loaded as a pod loads it (secrets are the pod's, so they are not checked here): an app
+# that cannot load in this image fails the build rather than the pods. Node writes the compile
+# cache of the code loaded where NODE_COMPILE_CACHE says, and the pods' workers read it rather
+# than compile the app and its packages again.
+ENV NODE_COMPILE_CACHE=${COMPILE_CACHE_DIR}
+RUN ["node_modules/.bin/nodal", "start", ${JSON.stringify(entry)}, "--check"]
 # Volumes no PersistentVolumeClaim is mounted for are made here, by the non-root user.
 RUN mkdir -p ${VOLUMES_DIR} && chown node:node ${VOLUMES_DIR}
 USER node

@@ -63,7 +63,9 @@ export class Secret {
     return new Secret(
       name,
       () => {
-        if (process.env.NODAL_SECRETS_SOURCE === "env") return fromEnvironment(name, params.requiredKeys ?? []);
+        const source = process.env.NODAL_SECRETS_SOURCE;
+        if (source === "env") return fromEnvironment(name, params.requiredKeys ?? []);
+        if (source === "build") return {}; // `nodal start --check` in an image's build: no secret is there yet
         const file = secretFile(name);
         if (!existsSync(file)) {
           throw new NotFoundError(`secret "${name}" does not exist; create it with \`nodal secret create ${name} KEY=VALUE\``);
@@ -102,7 +104,7 @@ export class Secret {
   /** The variables, after checking `requiredKeys`. */
   resolveValues(): Record<string, string> {
     const values = this.#load();
-    const missing = this.#requiredKeys.filter((k) => !(k in values));
+    const missing = process.env.NODAL_SECRETS_SOURCE === "build" ? [] : this.#requiredKeys.filter((k) => !(k in values));
     if (missing.length > 0) {
       throw new InvalidError(
         `secret "${this.name}" is missing required key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; ` +

@@ -28,6 +28,8 @@ export interface StartOptions {
   hasInput: boolean;
   /** `--cluster redis://HOST:PORT` (or NODAL_CLUSTER): calls between pods go through Redis. */
   cluster?: string;
+  /** `--check`: load the app as a pod would, check the names asked for, exit. */
+  check?: boolean;
   /** The first worker, forked before the CLI loaded (see engine/prefork.ts). */
   preforked?: WorkerProcess;
 }
@@ -42,6 +44,15 @@ function containerEnv(cluster: string | undefined): Record<string, string> {
 }
 
 /**
+ * `--check` runs where the pod's image is built: no secret is there yet (they are the pod's, so
+ * secrets load empty and their required keys are the pod's start to check), and volumes go
+ * under a scratch root, so that the image holds none.
+ */
+function checkEnv(scratch: string): Record<string, string> {
+  return { NODAL_SECRETS_SOURCE: "build", NODAL_VOLUMES_DIR: join(scratch, "volumes") };
+}
+
+/**
  * `nodal start`: the app's engine in the foreground, as a container runs it — the same
  * AppHost and Engine as serve and deploy, with no registry, supervisor or watcher. Logs are
  * NDJSON on stdout; `/livez` and `/readyz` on the health port; SIGTERM drains and exits 0.
@@ -49,17 +60,17 @@ function containerEnv(cluster: string | undefined): Record<string, string> {
  * `NODAL_VOLUMES_DIR`.
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
+  const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
   // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
   // reaches the same Redis.
-  const env = containerEnv(opts.cluster);
+  const env = opts.check ? { ...containerEnv(undefined), ...checkEnv(buildDir) } : containerEnv(opts.cluster);
   Object.assign(process.env, env);
-  const cluster = opts.cluster !== undefined ? await joinCluster(opts.cluster, opts.only) : undefined;
+  const cluster = opts.cluster !== undefined && !opts.check ? await joinCluster(opts.cluster, opts.only) : undefined;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
   // pays one Node start-up on its critical path, not two in a row. bin/nodal.cjs forked it
   // before the CLI even loaded, without `env`.
   const first = new Worker(opts.preforked ? { process: opts.preforked, env } : {});
-  const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
-  const builder = new Builder(target.path, buildDir);
+  const builder = new Builder(target.path, join(buildDir, "build"));
   const sink = new NdjsonSink();
   const host = new AppHost({
     kind: "container",
@@ -95,7 +106,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   // Kubernetes may stop a pod that is still starting: a signal then lets the start finish and
   // drains at once, rather than killing the engine mid-start.
   const stopRequested =
-    opts.call === undefined
+    opts.call === undefined && !opts.check
       ? new Promise<NodeJS.Signals>((resolve) => {
           process.once("SIGTERM", () => resolve("SIGTERM"));
           process.once("SIGINT", () => resolve("SIGINT"));
@@ -104,11 +115,12 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   try {
     // Live from the start (a slow factory is not a dead pod); ready once every web function it
     // serves has a worker up.
-    if (opts.call === undefined) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
+    if (opts.call === undefined && !opts.check) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
     const build = snapshot(target.path) ?? (await builder.build());
     await builder.dispose(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);
     checkNames(manifest, opts);
+    if (opts.check) return await checked(host, manifest);
     const act = await host.start(build, 1, { id: `start-${process.pid}` });
     if (opts.call !== undefined) return await callOnce(host, opts.call, opts.hasInput ? [opts.input] : [], sink);
     if (cluster) consumer = cluster.consume(host, manifest, opts.only);
@@ -132,6 +144,20 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     sink.close();
     await cleanup();
   }
+}
+
+/**
+ * `--check`, an image's build step: the app loaded in a worker as a pod loads it, and the names
+ * asked for found in it, then the worker ends as a pod's does. Node 22 and later write the
+ * compile cache of the code it loaded then, where NODE_COMPILE_CACHE says (the exported
+ * Dockerfile sets it), and a pod's workers read it rather than compile.
+ */
+async function checked(host: AppHost, manifest: AppManifest): Promise<number> {
+  const names = manifest.functions.map((f) => f.name);
+  await host.engine.discardPrepared();
+  await host.stop();
+  stdout.write(`app "${manifest.appName}" loads; its functions: ${names.join(", ") || "none"}\n`);
+  return 0;
 }
 
 /**

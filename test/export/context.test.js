@@ -2,7 +2,7 @@
 // does (`npm ci --omit=dev`, from the registry and the packed nodal), its entrypoint serves the
 // app and runs a schedule's --call. What `docker build` and a cluster would do, minus the image.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -39,17 +39,31 @@ async function installedContext(t, box, template) {
   const load = await execa(process.execPath, ["-e", `console.log(require("./bin/require-bundle.cjs").requireBundle(require("node:path").resolve("dist/runtime.cjs")).rejected)`], { cwd: nodal, reject: false });
   assert.equal(load.stdout.trim(), "false", `the runtime's cache is accepted by this Node (${load.stderr})`);
   const json = (instruction) => JSON.parse(new RegExp(`^${instruction} (\\[.*\\])$`, "m").exec(dockerfile)[1]);
+  // The build's check: the app loads, and Node 22+ writes the compile cache where the ENV says
+  // (under the image's /app, here under the copied context).
+  const [, cacheDir] = /^ENV NODE_COMPILE_CACHE=\/app\/(\S+)$/m.exec(dockerfile) ?? [];
+  assert.ok(cacheDir, "the Dockerfile sets NODE_COMPILE_CACHE under /app");
+  const env = { NODE_COMPILE_CACHE: join(image, cacheDir) };
+  const check = json("RUN");
+  assert.deepEqual(check.slice(1), ["start", "app.mjs", "--check"]);
+  const volumes = join(box.dir, "volumes");
+  const checked = await execa(join(image, check[0]), check.slice(1), { cwd: image, env: { ...box.env, ...env, NODAL_VOLUMES_DIR: volumes }, reject: false, stdin: "ignore" });
+  assert.equal(checked.exitCode, 0, checked.stderr);
+  assert.match(checked.stdout, new RegExp(`^app "${template}" loads; its functions: `));
+  assert.equal(existsSync(volumes), false, "the check makes no volume in the image");
+  const entries = existsSync(env.NODE_COMPILE_CACHE) ? readdirSync(env.NODE_COMPILE_CACHE, { recursive: true }).length : 0;
+  if (Number(process.versions.node.split(".")[0]) >= 22) assert.ok(entries > 10, `the check wrote the compile cache (${entries} entries)`);
   const docs = parseAllDocuments(readFileSync(join(out, "manifests.yaml"), "utf8")).map((d) => d.toJS());
-  return { image, entrypoint: json("ENTRYPOINT"), cmd: json("CMD"), docs };
+  return { image, env, entrypoint: json("ENTRYPOINT"), cmd: json("CMD"), docs };
 }
 
 /** The pod's container, run from the installed context with the environment the manifest gives it. */
-function runContainer(t, box, { image, entrypoint }, args, container, env = {}) {
+function runContainer(t, box, { image, env: imageEnv, entrypoint }, args, container, env = {}) {
   const manifestEnv = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
   const p = new Proc(args, {
     cwd: image,
     bin: join(image, entrypoint[0]),
-    env: { ...box.env, ...manifestEnv, NODAL_VOLUMES_DIR: join(box.dir, "volumes"), ...env },
+    env: { ...box.env, ...imageEnv, ...manifestEnv, NODAL_VOLUMES_DIR: join(box.dir, "volumes"), ...env },
   });
   t.after(() => p.kill());
   return p;

@@ -193,3 +193,33 @@ test("start --help forks no worker: nothing is left running once it has printed"
   assert.match(help.stdout, /--health-port/);
   assert.deepEqual(pidsWithHome(box.home), []);
 });
+
+test("start --check loads the app as a pod would and exits 0, needing no secret and making no volume", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const volumes = `${box.dir}/volumes`;
+  // No POD_TOKEN: at an image's build the secrets are not there yet.
+  const r = await box.run(["start", "app.ts", "--check", "--only", "api"], { env: { NODAL_VOLUMES_DIR: volumes } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'app "pod" loads; its functions: api, other, square, fail\n');
+  assert.equal(r.stderr, "");
+  assert.equal(existsSync(volumes), false, "the check's volumes are a scratch root, removed");
+  assert.deepEqual(pidsWithHome(box.home), [], "no worker left running");
+  // The check did not switch the secret check off for the pod itself.
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.ts", "--port", String(port), "--health-port", String(health)], { env: { NODAL_VOLUMES_DIR: volumes } });
+  assert.equal(await pod.exit(30_000), 1);
+  assert.match(pod.stderr, /secret "pod-keys" is missing required key POD_TOKEN/);
+});
+
+test("start --check fails the build: an app that throws as it loads, and a function it lacks, exit 1 with the reason", async (t) => {
+  const box = sandbox(t, { "app.ts": app, "broken.ts": `import { App } from "nodal";\nexport const app = new App("broken");\nthrow new Error("no config file at /etc/broken.json");\n` });
+  const broken = await box.run(["start", "broken.ts", "--check"]);
+  assert.equal(broken.code, 1);
+  assert.equal(broken.stdout, "");
+  assert.match(broken.stderr, /no config file at \/etc\/broken\.json/);
+  const missing = await box.run(["start", "app.ts", "--check", "--call", "nope"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--call: app "pod" has no function "nope"/);
+  assert.match(missing.stderr, /Hint: its functions: api, other, square, fail/);
+  assert.deepEqual(pidsWithHome(box.home), []);
+});
