@@ -377,7 +377,11 @@ export class Engine {
       const workersReady = Promise.all(
         slots.map(async (spec) => {
           let worker: Worker;
-          if (!inspectorUsed && !spec.memoryMiB && sameEnv(spec.env, guessEnv)) {
+          // The worker that loaded the build serves the first web function when its
+          // environment is the function's: the one it loaded with, or (loaded with none) the
+          // one it holds already, as a container's does with the pod's secrets.
+          const fits = sameEnv(spec.env, guessEnv) || (Object.keys(guessEnv).length === 0 && inspector.holdsEnv(spec.env));
+          if (!inspectorUsed && !spec.memoryMiB && fits) {
             inspectorUsed = true;
             worker = inspector;
           } else {

@@ -13,6 +13,8 @@ export interface Exit {
  */
 export interface WorkerProcess {
   readonly child: ChildProcess;
+  /** The environment it was forked with. */
+  readonly env: NodeJS.ProcessEnv;
   /** Resolves when the process has exited (never rejects). */
   readonly exited: Promise<Exit>;
   /** Delivers its messages to `listener` from now on, those that came before first. */
@@ -21,9 +23,10 @@ export interface WorkerProcess {
 
 /** Forks `dist/engine/worker-main.cjs` as every worker is forked. */
 export function forkWorkerProcess(opts: { env?: NodeJS.ProcessEnv; cwd?: string; execArgv?: string[] } = {}): WorkerProcess {
+  const env = { ...(opts.env ?? process.env) };
   const child = fork(distFile("engine", "worker-main.cjs"), [], {
     cwd: opts.cwd,
-    env: opts.env ?? process.env,
+    env,
     execArgv: opts.execArgv ?? [],
     serialization: "advanced",
     stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -38,6 +41,7 @@ export function forkWorkerProcess(opts: { env?: NodeJS.ProcessEnv; cwd?: string;
   child.on("message", (msg: FromWorker) => (listener ? listener(msg) : early.push(msg)));
   return {
     child,
+    env,
     exited,
     listen(l) {
       listener = l;

@@ -66,6 +66,8 @@ export class Worker {
   #outbox: Outbox<ToWorker>;
   /** Environment an adopted process was forked without, given to it with each build it loads. */
   #lateEnv: Record<string, string> = {};
+  /** What its environment holds before any build is loaded: its fork's, with the late one. */
+  #baseEnv: NodeJS.ProcessEnv;
 
   /**
    * `memoryMiB`: a limit, kept by a V8 heap limit and an RSS watchdog (see memory-watch.ts).
@@ -86,6 +88,7 @@ export class Worker {
         execArgv: opts.memoryMiB ? [`--max-old-space-size=${heapLimitMiB(opts.memoryMiB)}`] : [],
       });
     this.#child = proc.child;
+    this.#baseEnv = { ...proc.env, ...this.#lateEnv };
     const child = this.#child;
     this.#outbox = new Outbox<ToWorker>((msg) => void (child.connected && child.send(msg)));
     for (const stream of ["stdout", "stderr"] as const) {
@@ -177,6 +180,15 @@ export class Worker {
   onMessage(listener: MessageListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Whether loading a build with `env` would give this process nothing its environment does not
+   * hold already (same keys, same values), when it loaded with none: it then runs as a worker
+   * forked for `env` would. So in a container, where secrets are the pod's environment.
+   */
+  holdsEnv(env: Record<string, string>): boolean {
+    return Object.entries(env).every(([k, v]) => this.#baseEnv[k] === v);
   }
 
   /** Imports a build and describes its app. */

@@ -64,6 +64,9 @@ test("start serves the app with NDJSON logs and health probes, masks secrets, wr
   const logs = records(pod.stdout);
   for (const r of logs) assert.deepEqual(Object.keys(r).sort(), ["function", "line", "source", "stream", "time"]);
   assert.ok(logs.some((r) => r.function === "api" && r.stream === "stdout" && r.line === "token is ***"), pod.stdout);
+  // api declares a secret, which a pod's environment holds already: the worker that loaded the
+  // app (the first, forked before the CLI loaded) serves it, with no second worker started.
+  assert.deepEqual([...new Set(logs.filter((r) => r.function === "api" && r.stream === "stdout").map((r) => r.source))], ["w1"], pod.stdout);
   assert.doesNotMatch(pod.stdout, /tok-3f9a2b7c/);
   assert.ok(logs.some((r) => r.stream === "system" && /SIGTERM received/.test(r.line)));
 });
