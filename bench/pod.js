@@ -113,9 +113,10 @@ export async function run(opts) {
   const runs = opts.runs ?? 7;
   const project = tempProject("pod");
   const tools = {
-    snapshot: { args: ["start", "app.mjs"], results: [] },
-    source: { args: ["start", "app.ts"], results: [] },
-    noPrefork: { args: ["start", "app.mjs"], bin: null, results: [] },
+    // As the exported Deployment runs it: one web function, on its port.
+    snapshot: { args: ["start", "app.mjs", "--only", "api"], results: [] },
+    source: { args: ["start", "app.ts", "--only", "api"], results: [] },
+    noPrefork: { args: ["start", "app.mjs", "--only", "api"], bin: null, results: [] },
     bare: { args: null, results: [] },
     bareCached: { args: null, cached: true, results: [] },
   };
@@ -167,7 +168,7 @@ export async function run(opts) {
       compileCache()
         ? `Node ${process.versions.node} has a compile cache: the nodal columns ran with the image's NODE_COMPILE_CACHE, written by its build step \`nodal start app.mjs --check\`; bare node server.js without one (as a hand-written image runs it), and, in the second row, with one written by a run of its own.`
         : `Node ${process.versions.node} has no compile cache (Node 22 and later do): the image's NODE_COMPILE_CACHE changes nothing here, and both bare rows are the same measure.`,
-      `${runs} interleaved runs each (order rotating); RSS sampled ${IDLE_MS / 1000} s after the first 200, on the first and last runs. A pod runs \`nodal start app.mjs\` on the portable snapshot \`nodal export kubernetes\` writes (no esbuild at start); nodal start runs the engine and one web worker, two Node processes where bare is one.`,
+      `${runs} interleaved runs each (order rotating); RSS sampled ${IDLE_MS / 1000} s after the first 200, on the first and last runs. A pod runs \`nodal start app.mjs --only api\` (as the exported Deployment does) on the portable snapshot \`nodal export kubernetes\` writes (no esbuild at start); nodal start runs the engine and one web worker, two Node processes where bare is one.`,
       `Memory: "pages held, each once" counts every physical page the pod's processes have resident once (from /proc/PID/pagemap, as root): what the pod costs the machine, and what its container's memory accounting sees. Summed RSS counts the pages two Node processes share (Node's code and libraries) twice; it is shown for comparison.`,
       `load average during the run: ${loadavg()}`,
     ],

@@ -162,6 +162,8 @@ export class Engine {
   #queue: Promise<unknown> = Promise.resolve();
   #refill: NodeJS.Timeout | undefined;
   #prepared: { hash: string; worker: Worker; manifest: AppManifest } | undefined;
+  /** The door `openDoorEarly` opened, until the first activation keeps or closes it. */
+  #earlyDoor: FrontDoor | undefined;
   readonly #make: (opts?: { memoryMiB?: number }) => Worker;
   /** Ports to try first per function (a restarted app keeps its URLs); taken if free. */
   #preferredPorts: Record<string, number> = {};
@@ -315,12 +317,33 @@ export class Engine {
   }
 
   /**
+   * Opens `fn`'s front door on `--port` before any build is loaded, for an engine that will
+   * serve that one function there (a pod's `--only FN --port N`): a connection that comes while
+   * the app loads waits at the door, and is handed over the moment a worker is ready. A build
+   * whose `fn` is no web function, or pins a `port` of its own, has it closed at activation.
+   */
+  async openDoorEarly(fn: string): Promise<void> {
+    if (this.opts.pinnedPort === undefined || this.#doors.has(fn)) return;
+    const door = await FrontDoor.open(fn, this.opts.host, this.opts.pinnedPort, true).catch((error: unknown) => {
+      throw portHint(error, "pass another --port");
+    });
+    this.#doors.set(fn, door);
+    this.#earlyDoor = door;
+  }
+
+  /**
    * Opens a front door for each web function that has none yet (each keeps its own across
    * versions); a failure closes the ones it opened. `first`: the first version, whose first
    * web function takes `--port`.
    */
   async #openDoors(webSpecs: FunctionSpec[], first: boolean): Promise<FrontDoor[]> {
     const opened: FrontDoor[] = [];
+    const early = this.#earlyDoor;
+    this.#earlyDoor = undefined;
+    if (early && (webSpecs[0]?.name !== early.fn || webSpecs[0].port !== undefined)) {
+      this.#doors.delete(early.fn);
+      await early.close();
+    }
     try {
       for (const [i, spec] of webSpecs.entries()) {
         if (this.#doors.has(spec.name)) continue;

@@ -116,6 +116,9 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     // Live from the start (a slow factory is not a dead pod); ready once every web function it
     // serves has a worker up.
     if (opts.call === undefined && !opts.check) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
+    // One function on a pinned port (what the exported Deployments run): its port opens now,
+    // and a request that comes while the app loads waits for the worker rather than being refused.
+    if (opts.call === undefined && !opts.check && opts.only?.length === 1 && opts.port !== undefined) await host.engine.openDoorEarly(opts.only[0]!);
     const build = snapshot(target.path) ?? (await builder.build());
     await builder.dispose(); // esbuild's service process would stay resident for nothing
     const manifest = await host.engine.prepare(build);

@@ -177,6 +177,51 @@ test("the app port and /livez answer while the web worker starts: a request then
   assert.equal(res.body, "up");
 });
 
+const slowImportApp = `
+import { existsSync, writeFileSync } from "node:fs";
+import { App } from "nodal";
+writeFileSync("import-started", "");
+while (!existsSync("go")) await new Promise((r) => setTimeout(r, 10));
+export const app = new App("slow-import");
+export const api = app.webApp({}, () => (_req: any, res: any) => res.end("imported"));
+export const other = app.webApp({}, () => (_req: any, res: any) => res.end("other"));
+`;
+
+test("--only FN --port N, as a Deployment runs it: the port accepts while the app is still importing, and the request is answered once it serves", async (t) => {
+  const box = sandbox(t, { "app.ts": slowImportApp });
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.ts", "--only", "api", "--port", String(port), "--health-port", String(health)]);
+  await waitUntil(() => existsSync(`${box.dir}/import-started`), { what: "the import to start" });
+  // The module is still being imported (its top-level await waits on the gate), and the port is open.
+  assert.equal(existsSync(`${box.dir}/go`), false);
+  const connected = await new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+    s.on("error", () => resolve(false));
+  });
+  assert.equal(connected, true, "the port accepts before the app is loaded");
+  const answered = request(`http://127.0.0.1:${port}/`, { timeoutMs: 10_000 });
+  assert.equal((await request(`http://127.0.0.1:${health}/readyz`)).status, 503);
+  writeFileSync(`${box.dir}/go`, "");
+  const res = await answered;
+  assert.equal(res.status, 200);
+  assert.equal(res.body, "imported");
+  assert.doesNotMatch(pod.stdout, /serving other/);
+});
+
+test("an early port is given up when the function it was opened for is not a web function: the pod serves nothing there", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  const [port, health] = await freePorts(2);
+  const pod = startPod(box, ["--only", "square", "--port", String(port), "--health-port", String(health)]);
+  await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: "ready" });
+  const refused = await new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => (s.destroy(), resolve(false)));
+    s.on("error", (e) => resolve(e.code === "ECONNREFUSED"));
+  });
+  assert.equal(refused, true, "no door left open on --port");
+  pod.signal("SIGTERM");
+  assert.equal(await pod.exit(10_000), 0, pod.output);
+});
+
 test("SIGTERM while the pod is still starting: the start finishes, then it drains and exits 0", async (t) => {
   const box = sandbox(t, { "app.ts": gatedApp });
   const [port, health] = await freePorts(2);
