@@ -251,6 +251,7 @@ test("start --check loads the app as a pod would and exits 0, needing no secret 
   assert.equal(r.stdout, 'app "pod" loads; its functions: api, other, square, fail\n');
   assert.equal(r.stderr, "");
   assert.equal(existsSync(volumes), false, "the check's volumes are a scratch root, removed");
+  assert.equal(existsSync(box.home), false, "nothing under NODAL_HOME");
   assert.deepEqual(pidsWithHome(box.home), [], "no worker left running");
   // The check did not switch the secret check off for the pod itself.
   const [port, health] = await freePorts(2);
