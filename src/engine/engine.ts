@@ -247,6 +247,14 @@ export class Engine {
     return spec.memoryMiB ? this.#adopt(this.#make({ memoryMiB: spec.memoryMiB })) : this.#takeSpare();
   }
 
+  /**
+   * Makes `worker` serve `fn`. An engine that records no calls (a pod's) has its web workers
+   * count no requests either: nothing would read the figures.
+   */
+  #startOn(worker: Worker, fn: string): Promise<void> {
+    return worker.start(fn, { count: this.opts.recordCalls !== false });
+  }
+
   /** Takes a worker in: its output goes to the log, its remote calls are served. */
   #adopt(worker: Worker): Worker {
     this.#all.add(worker);
@@ -412,7 +420,7 @@ export class Engine {
             fresh.push(worker);
             await this.#load(worker, build, spec);
           }
-          await worker.start(spec.name);
+          await this.#startOn(worker, spec.name);
           web.set(spec.name, [...(web.get(spec.name) ?? []), worker]);
         }),
       );
@@ -559,7 +567,7 @@ export class Engine {
     const worker = this.#workerFor(spec);
     try {
       await this.#load(worker, version.build, spec);
-      await worker.start(spec.name);
+      await this.#startOn(worker, spec.name);
       void worker.exited.then(() => {
         const memory = worker.memoryExceeded;
         if (!memory) return;
@@ -665,7 +673,7 @@ export class Engine {
     const worker = this.#workerFor(spec);
     try {
       await this.#load(worker, version.build, spec);
-      await worker.start(fn);
+      await this.#startOn(worker, fn);
     } catch (error) {
       this.#track(worker.stop(500));
       if (gone()) return;
@@ -733,7 +741,7 @@ export class Engine {
       const replacement = this.#workerFor(spec);
       try {
         await this.#load(replacement, version.build, spec);
-        await replacement.start(fn);
+        await this.#startOn(replacement, fn);
       } catch (error) {
         this.#track(replacement.stop(500));
         if (gone()) return;

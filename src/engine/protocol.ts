@@ -7,7 +7,7 @@ export type { WireError };
 export type ToWorker =
   | { t: "preload"; modules: string[] }
   | { t: "load"; bundle: string; file: string; selector?: string; env: Record<string, string> }
-  | { t: "start"; fn: string }
+  | { t: "start"; fn: string; count?: false }
   | { t: "conn" }
   | { t: "call"; id: number; fn: string; args: unknown[] }
   | { t: "entrypoint"; id: number; argv: string[] }

@@ -139,7 +139,7 @@ async function start(name: string): Promise<void> {
       state.res = res;
       state.since = lastActive = performance.now();
     }
-    if (COUNTING) res.on("finish", counted);
+    if (counting) res.on("finish", counted);
     if (draining) res.shouldKeepAlive = false;
     return listener(req, res);
   });
@@ -170,11 +170,12 @@ async function start(name: string): Promise<void> {
  */
 const batch = { requests: 0, errors: 0, durations: [] as number[] };
 /**
- * `NODAL_METRICS=off` (in the environment the app is started with) skips counting altogether:
- * no "finish" listener, no stats messages, so a benchmark can measure what counting costs.
- * Read once, from the environment the worker was started with, not from an app's secrets.
+ * Whether requests are counted: no "finish" listener and no stats messages when not. Off when
+ * the engine records nothing (a pod's: `start` says so), or with `NODAL_METRICS=off` in the
+ * environment the app is started with (so a benchmark can measure what counting costs), read
+ * once from the environment the worker was started with, not from an app's secrets.
  */
-const COUNTING = process.env.NODAL_METRICS !== "off";
+let counting = process.env.NODAL_METRICS !== "off";
 let batchTimer: NodeJS.Timeout | undefined;
 /**
  * A "finish" listener shared by every response (`this` is the response): no closure per
@@ -276,6 +277,7 @@ function onMessage(msg: ToWorker, handle?: Socket): void {
     case "load":
       return void load(msg).catch(fail);
     case "start":
+      if (msg.count === false) counting = false;
       return void start(msg.fn).catch(fail);
     case "conn":
       return handle ? accept(handle) : undefined;

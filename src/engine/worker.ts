@@ -199,11 +199,11 @@ export class Worker {
     return (await loaded).manifest;
   }
 
-  /** Makes the worker serve `fn` (a web function starts its server here). */
-  async start(fn: string): Promise<void> {
+  /** Makes the worker serve `fn` (a web function starts its server here); `count: false`: it counts no requests. */
+  async start(fn: string, opts: { count?: boolean } = {}): Promise<void> {
     this.fn = fn;
     const ready = this.#expect("ready");
-    this.send({ t: "start", fn });
+    this.send({ t: "start", fn, ...(opts.count === false ? { count: false } : {}) });
     await ready;
   }
 

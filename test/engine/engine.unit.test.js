@@ -63,8 +63,9 @@ class FakeWorker {
     }
     return manifest;
   }
-  async start(fn) {
+  async start(fn, opts = {}) {
     this.fn = fn;
+    this.startOpts = opts;
   }
   async stop() {
     this.#end(null, "SIGTERM");
@@ -80,7 +81,7 @@ class FakeWorker {
   }
 }
 
-function engine(t) {
+function engine(t, extra = {}) {
   FakeWorker.failLoads = 0;
   const events = [];
   const made = [];
@@ -97,10 +98,24 @@ function engine(t) {
       made.push(w);
       return w;
     },
+    ...extra,
   });
   t.after(() => e.stop(0));
   return { e, events, made };
 }
+
+test("web workers count requests, except under an engine that records nothing (a pod's), whose workers are told not to, restarts included", async (t) => {
+  const counted = engine(t);
+  await counted.e.activate(build);
+  assert.deepEqual(counted.e.current.web.get("api")[0].startOpts, { count: true });
+  const pod = engine(t, { recordCalls: false });
+  await pod.e.activate(build);
+  const [first] = pod.e.current.web.get("api");
+  assert.deepEqual(first.startOpts, { count: false });
+  first.crash(1);
+  await waitUntil(() => pod.events.some((ev) => ev.type === "worker-restarted"), { what: "a restart", timeoutMs: 10_000 });
+  assert.deepEqual(pod.e.current.web.get("api")[0].startOpts, { count: false });
+});
 
 test("a crashed web worker whose restarts fail is retried with a growing delay until one starts", async (t) => {
   const { e, events } = engine(t);
