@@ -60,17 +60,20 @@ function checkEnv(scratch: string): Record<string, string> {
  * `NODAL_VOLUMES_DIR`.
  */
 export async function start(target: Target, opts: StartOptions): Promise<number> {
-  const buildDir = mkdtempSync(join(tmpdir(), "nodal-start-"));
+  // A scratch folder only when one is needed (a build from source, a check's volumes): a pod
+  // that runs its image's snapshot leaves nothing in /tmp, even when it is killed.
+  let scratch: string | undefined;
+  const scratchDir = () => (scratch ??= mkdtempSync(join(tmpdir(), "nodal-start-")));
   // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
   // reaches the same Redis.
-  const env = opts.check ? { ...containerEnv(undefined), ...checkEnv(buildDir) } : containerEnv(opts.cluster);
+  const env = opts.check ? { ...containerEnv(undefined), ...checkEnv(scratchDir()) } : containerEnv(opts.cluster);
   Object.assign(process.env, env);
   const cluster = opts.cluster !== undefined && !opts.check ? await joinCluster(opts.cluster, opts.only) : undefined;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
   // pays one Node start-up on its critical path, not two in a row. bin/nodal.cjs forked it
   // before the CLI even loaded, without `env`.
   const first = new Worker(opts.preforked ? { process: opts.preforked, env } : {});
-  const builder = new Builder(target.path, join(buildDir, "build"));
+  let builder: Builder | undefined;
   const sink = new NdjsonSink();
   const host = new AppHost({
     kind: "container",
@@ -99,8 +102,8 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   const cleanup = async () => {
     await consumer?.close(0);
     await cluster?.client.close();
-    await builder.dispose();
-    rmSync(buildDir, { recursive: true, force: true });
+    await builder?.dispose();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   };
   let health: Server | undefined;
   // Kubernetes may stop a pod that is still starting: a signal then lets the start finish and
@@ -119,8 +122,12 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
     // One function on a pinned port (what the exported Deployments run): its port opens now,
     // and a request that comes while the app loads waits for the worker rather than being refused.
     if (opts.call === undefined && !opts.check && opts.only?.length === 1 && opts.port !== undefined) await host.engine.openDoorEarly(opts.only[0]!);
-    const build = snapshot(target.path) ?? (await builder.build());
-    await builder.dispose(); // esbuild's service process would stay resident for nothing
+    let build = snapshot(target.path);
+    if (!build) {
+      builder = new Builder(target.path, join(scratchDir(), "build"));
+      build = await builder.build();
+      await builder.dispose(); // esbuild's service process would stay resident for nothing
+    }
     const manifest = await host.engine.prepare(build);
     checkNames(manifest, opts);
     if (opts.check) return await checked(host, manifest);

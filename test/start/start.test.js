@@ -1,9 +1,11 @@
 // `nodal start`: what a container runs. Real processes, real ports, real signals.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import { join } from "node:path";
 import { test } from "node:test";
-import { freePorts, pidsWithHome, request, sandbox, waitUntil } from "../helpers.js";
+import { Builder } from "../../dist/modules/loader/build.js";
+import { freePorts, pidsWithHome, request, ROOT, sandbox, waitUntil } from "../helpers.js";
 
 const app = `
 import express from "express";
@@ -271,4 +273,33 @@ test("start --check fails the build: an app that throws as it loads, and a funct
   assert.match(missing.stderr, /--call: app "pod" has no function "nope"/);
   assert.match(missing.stderr, /Hint: its functions: api, other, square, fail/);
   assert.deepEqual(pidsWithHome(box.home), []);
+});
+
+test("a pod that runs a snapshot makes no temp folder: killed with SIGKILL, it leaves nothing in TMPDIR; a build from source cleans its own on SIGTERM", async (t) => {
+  const box = sandbox(t, { "app.ts": app });
+  // The image's layout: the portable snapshot, with "nodal" and express in node_modules beside it.
+  const builder = new Builder(join(box.dir, "app.ts"), join(box.dir, "out"), { portable: true });
+  copyFileSync((await builder.build()).file, join(box.dir, "app.mjs"));
+  await builder.dispose();
+  mkdirSync(join(box.dir, "node_modules"));
+  symlinkSync(ROOT, join(box.dir, "node_modules", "nodal"));
+  symlinkSync(join(ROOT, "node_modules", "express"), join(box.dir, "node_modules", "express"));
+  const tmp = join(box.dir, "tmp");
+  mkdirSync(tmp);
+  const ours = () => readdirSync(tmp).filter((e) => e.startsWith("nodal-start-"));
+
+  const [port, health] = await freePorts(2);
+  const pod = box.spawn(["start", "app.mjs", "--only", "api", "--port", String(port), "--health-port", String(health)], { env: { TMPDIR: tmp, POD_TOKEN: "tok-3f9a2b7c", NODAL_VOLUMES_DIR: join(box.dir, "volumes") } });
+  await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: `ready: ${pod.output}` });
+  assert.deepEqual(JSON.parse((await request(`http://127.0.0.1:${port}/`)).body), { token: "set" });
+  pod.signal("SIGKILL");
+  await pod.exit(10_000);
+  assert.deepEqual(ours(), []);
+
+  const source = box.spawn(["start", "app.ts", "--only", "api", "--port", String(port), "--health-port", String(health)], { env: { TMPDIR: tmp, POD_TOKEN: "tok-3f9a2b7c", NODAL_VOLUMES_DIR: join(box.dir, "volumes") } });
+  await waitUntil(async () => (await request(`http://127.0.0.1:${health}/readyz`).catch(() => ({ status: 0 }))).status === 200, { what: `ready: ${source.output}` });
+  assert.equal(ours().length, 1, "the build from source has its folder");
+  source.signal("SIGTERM");
+  assert.equal(await source.exit(10_000), 0, source.output);
+  assert.deepEqual(ours(), []);
 });
