@@ -77,11 +77,13 @@ const cacheDir = (project, name) => join(project.dir, ".cache", name);
  * read-only to its pods; here a run could add to it as it exits, so each gets a fresh copy).
  */
 function withCache(project, name) {
-  const dir = join(project.dir, ".cache", `${name}-run`);
+  const dir = cacheDir(project, `${name}-run`);
   rmSync(dir, { recursive: true, force: true });
   if (existsSync(cacheDir(project, name))) cpSync(cacheDir(project, name), dir, { recursive: true });
   return { NODE_COMPILE_CACHE: dir };
 }
+
+const signed = (ms) => `${ms >= 0 ? "+" : ""}${fmtMs(ms)}`;
 
 const compileCache = () => typeof moduleApi.enableCompileCache === "function";
 
@@ -156,8 +158,8 @@ export async function run(opts) {
     title,
     table: [
       ["measure", "nodal start app.mjs (the image's snapshot)", "nodal start app.ts (built at start)", "bare node server.js", "snapshot − bare", "target"],
-      ["spawn → first 200, p50 (ms)", fmtMs(ms(nodal)), fmtMs(ms(tools.source.results)), fmtMs(ms(bare)), `${startDelta >= 0 ? "+" : ""}${fmtMs(startDelta)}`, `≤ +50 ${startDelta <= 50 ? "✓" : "✗"}`],
-      ["spawn → first 200, bare with a compile cache of its own (ms)", "", "", fmtMs(ms(tools.bareCached.results)), `${ms(nodal) - ms(tools.bareCached.results) >= 0 ? "+" : ""}${fmtMs(ms(nodal) - ms(tools.bareCached.results))}`, "(for comparison)"],
+      ["spawn → first 200, p50 (ms)", fmtMs(ms(nodal)), fmtMs(ms(tools.source.results)), fmtMs(ms(bare)), signed(startDelta), `≤ +50 ${startDelta <= 50 ? "✓" : "✗"}`],
+      ["spawn → first 200, bare with a compile cache of its own (ms)", "", "", fmtMs(ms(tools.bareCached.results)), signed(ms(nodal) - ms(tools.bareCached.results)), "(for comparison)"],
       Number.isNaN(distinctDelta)
         ? ["idle, pages held (MiB)", "not root: /proc/PID/pagemap shows no frames", "", "", "", memoryTarget(Infinity)]
         : ["idle, pages held, each once (MiB)", fmtMiB(distinct(nodal)), fmtMiB(distinct(tools.source.results)), fmtMiB(distinct(bare)), `+${distinctDelta.toFixed(1)}`, memoryTarget(distinctDelta)],

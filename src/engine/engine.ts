@@ -269,7 +269,7 @@ export class Engine {
   }
 
   #onWorkerMessage(worker: Worker, msg: FromWorker): void {
-    if (msg.t === "stats") return this.opts.recordCalls === false ? undefined : this.metrics.webBatch(worker.fn ?? "?", msg);
+    if (msg.t === "stats") return this.metrics.webBatch(worker.fn ?? "?", msg);
     if (msg.t === "remote" || msg.t === "spawn") {
       const answer = (reply: Extract<ToWorker, { t: "remote-result" }>) =>
         worker.post(reply, (error) => worker.post({ t: "remote-result", id: msg.id, ok: false, error: toWire(error) }, () => {}));

@@ -62,11 +62,13 @@ function checkEnv(scratch: string): Record<string, string> {
 export async function start(target: Target, opts: StartOptions): Promise<number> {
   // A scratch folder only when one is needed (a build from source, a check's volumes): a pod
   // that runs its image's snapshot leaves nothing in /tmp, even when it is killed.
+  /** Whether it serves (not a `--call` or a `--check`, which end once done). */
+  const serving = opts.call === undefined && !opts.check;
   let scratch: string | undefined;
   const scratchDir = () => (scratch ??= mkdtempSync(join(tmpdir(), "nodal-start-")));
   // Before any worker forks: app code that spawns calls or looks them up (`FunctionCall.fromId`)
   // reaches the same Redis.
-  const env = opts.check ? { ...containerEnv(undefined), ...checkEnv(scratchDir()) } : containerEnv(opts.cluster);
+  const env = opts.check ? checkEnv(scratchDir()) : containerEnv(opts.cluster);
   Object.assign(process.env, env);
   const cluster = opts.cluster !== undefined && !opts.check ? await joinCluster(opts.cluster, opts.only) : undefined;
   // The first worker boots while the app builds (as a deploy's supervisor does): a pod's start
@@ -109,7 +111,7 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   // Kubernetes may stop a pod that is still starting: a signal then lets the start finish and
   // drains at once, rather than killing the engine mid-start.
   const stopRequested =
-    opts.call === undefined && !opts.check
+    serving
       ? new Promise<NodeJS.Signals>((resolve) => {
           process.once("SIGTERM", () => resolve("SIGTERM"));
           process.once("SIGINT", () => resolve("SIGINT"));
@@ -118,10 +120,10 @@ export async function start(target: Target, opts: StartOptions): Promise<number>
   try {
     // Live from the start (a slow factory is not a dead pod); ready once every web function it
     // serves has a worker up.
-    if (opts.call === undefined && !opts.check) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
+    if (serving) health = await serveHealth(opts.host, opts.healthPort, () => host.engine.ready);
     // One function on a pinned port (what the exported Deployments run): its port opens now,
     // and a request that comes while the app loads waits for the worker rather than being refused.
-    if (opts.call === undefined && !opts.check && opts.only?.length === 1 && opts.port !== undefined) await host.engine.openDoorEarly(opts.only[0]!);
+    if (serving && opts.only?.length === 1 && opts.port !== undefined) await host.engine.openDoorEarly(opts.only[0]!);
     let build = snapshot(target.path);
     if (!build) {
       builder = new Builder(target.path, join(scratchDir(), "build"));
